@@ -8,5 +8,8 @@
 //! - [`mocks`]: the mock facilitator with its journal and fault schedule;
 //! - [`reference`]: the embedded, correct 402 servers.
 
+pub mod duration;
+pub mod mocks;
 pub mod payer;
 pub mod protocol;
+pub mod serve;

@@ -87,6 +87,15 @@ pub fn decode_json<T: Message>(
     decode_with(dialect, mode, bytes, Vec::new())
 }
 
+/// Decodes a message that is already JSON (such as `paymentPayload` inside a request).
+pub fn decode_value<T: Message>(
+    dialect: Dialect,
+    mode: Mode,
+    json: Value,
+) -> Result<Decoded<T>, DecodeError> {
+    decode_value_with(dialect, mode, json, Vec::new())
+}
+
 fn decode_with<T: Message>(
     dialect: Dialect,
     mode: Mode,
@@ -95,6 +104,15 @@ fn decode_with<T: Message>(
 ) -> Result<Decoded<T>, DecodeError> {
     let json: Value = serde_json::from_slice(bytes).map_err(|e| DecodeError::Json(e.to_string()))?;
     deviations.extend(json_whitespace(bytes));
+    decode_value_with(dialect, mode, json, deviations)
+}
+
+fn decode_value_with<T: Message>(
+    dialect: Dialect,
+    mode: Mode,
+    json: Value,
+    mut deviations: Vec<Deviation>,
+) -> Result<Decoded<T>, DecodeError> {
     deviations.extend(schema::validate(dialect, T::NAME, &json));
     let mut typed_json = json.clone();
     if !dialect.from_wire(&mut typed_json) && typed_json.get("x402Version").is_some() {

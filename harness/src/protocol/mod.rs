@@ -15,10 +15,14 @@ pub mod eip3009;
 pub mod exact;
 pub mod facilitator;
 pub mod network;
+pub mod reasons;
 pub mod schema;
 pub mod v1;
 pub mod v2;
 
-pub use decode::{DecodeError, Decoded, Message, decode_header, decode_json, encode_header};
+pub use decode::{
+    DecodeError, Decoded, Message, decode_header, decode_json, decode_value, encode_header,
+    to_wire_json,
+};
 pub use deviation::{Deviation, Mode};
 pub use dialect::Dialect;

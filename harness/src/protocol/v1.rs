@@ -131,3 +131,10 @@ impl Message for PaymentPayloadV1 {
         check_exact_payload(exact_evm, &self.payload, out);
     }
 }
+
+impl Message for PaymentRequirementsV1 {
+    const NAME: &'static str = "payment-requirements";
+    fn check(&self, _dialect: Dialect, out: &mut Vec<Deviation>) {
+        PaymentRequirementsV1::check(self, "", out);
+    }
+}
