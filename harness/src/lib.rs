@@ -12,4 +12,5 @@ pub mod duration;
 pub mod mocks;
 pub mod payer;
 pub mod protocol;
+pub mod reference;
 pub mod serve;

@@ -73,7 +73,8 @@ impl Dialect {
     }
 
     /// Renames the version key of a wire message (and of each `kinds[]` entry) from the
-    /// x402 name used by paycheck's types to this dialect's name.
+    /// x402 name used by paycheck's types to this dialect's name. Nested messages kept as
+    /// raw JSON (a facilitator request's `paymentPayload`) are already in wire form.
     pub fn to_wire(self, mut value: Value) -> Value {
         if self == Dialect::T402 {
             rename_version_keys(&mut value, "x402Version", "t402Version");
@@ -97,11 +98,6 @@ fn rename_version_keys(value: &mut Value, from: &str, to: &str) {
     let Value::Object(map) = value else { return };
     if let Some(v) = map.remove(from) {
         map.insert(to.to_string(), v);
-    }
-    for key in ["paymentPayload", "paymentRequirements"] {
-        if let Some(inner) = map.get_mut(key) {
-            rename_version_keys(inner, from, to);
-        }
     }
     if let Some(Value::Array(kinds)) = map.get_mut("kinds") {
         for kind in kinds {
@@ -137,7 +133,7 @@ mod tests {
 
     #[test]
     fn t402_renames_version_keys_both_ways() {
-        let v = json!({"x402Version": 2, "kinds": [{"x402Version": 2}], "paymentPayload": {"x402Version": 2}});
+        let v = json!({"x402Version": 2, "kinds": [{"x402Version": 2}], "paymentPayload": {"t402Version": 2}});
         let wire = Dialect::T402.to_wire(v.clone());
         assert_eq!(
             wire,

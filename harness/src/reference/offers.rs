@@ -1,0 +1,116 @@
+//! What the reference servers charge, and the offers they write for it.
+
+use super::ReferenceConfig;
+use crate::protocol::network::v1_name;
+use crate::protocol::v1::{PaymentRequiredV1, PaymentRequirementsV1};
+use crate::protocol::v2::{PaymentRequired, PaymentRequirements, ResourceInfo};
+use crate::protocol::{Dialect, Message, to_wire_json};
+use axum::http::Method;
+use serde_json::{Map, Value, json};
+
+/// A paid route of the reference server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaidRoute {
+    /// The method it is paid for.
+    pub method: Method,
+    /// The path.
+    pub path: &'static str,
+    /// The price in atomic units.
+    pub price: u64,
+    /// What is sold.
+    pub description: &'static str,
+}
+
+/// The reference server's paid routes.
+pub fn paid_routes(config: &ReferenceConfig) -> [PaidRoute; 2] {
+    [
+        PaidRoute {
+            method: Method::GET,
+            path: "/premium",
+            price: config.premium_price,
+            description: "Premium market data",
+        },
+        PaidRoute {
+            method: Method::POST,
+            path: "/compute",
+            price: config.compute_price,
+            description: "A computation on the posted JSON",
+        },
+    ]
+}
+
+fn extra(config: &ReferenceConfig) -> Value {
+    json!({"name": config.token_name, "version": config.token_version})
+}
+
+/// The v2 (and t402) offer for a route.
+pub fn offer_v2(config: &ReferenceConfig, route: &PaidRoute) -> PaymentRequirements {
+    PaymentRequirements {
+        scheme: "exact".into(),
+        network: format!("eip155:{}", config.chain_id),
+        amount: route.price.to_string(),
+        asset: config.asset.to_checksum(None),
+        pay_to: config.pay_to.to_checksum(None),
+        max_timeout_seconds: config.max_timeout_seconds,
+        extra: Some(extra(config)),
+        unknown: Map::new(),
+    }
+}
+
+/// The v1 offer for a route.
+pub fn offer_v1(config: &ReferenceConfig, route: &PaidRoute, url: &str) -> PaymentRequirementsV1 {
+    PaymentRequirementsV1 {
+        scheme: "exact".into(),
+        network: v1_name(config.chain_id).unwrap_or("base-sepolia").into(),
+        max_amount_required: route.price.to_string(),
+        asset: config.asset.to_checksum(None),
+        pay_to: config.pay_to.to_checksum(None),
+        resource: url.to_string(),
+        description: route.description.into(),
+        mime_type: Some("application/json".into()),
+        output_schema: None,
+        max_timeout_seconds: config.max_timeout_seconds,
+        extra: Some(extra(config)),
+        unknown: Map::new(),
+    }
+}
+
+/// The offer as wire JSON, exactly as a payment's `accepted` (v2) must echo it, or as the
+/// facilitator receives it in `paymentRequirements`.
+pub fn offer_json(config: &ReferenceConfig, route: &PaidRoute, url: &str) -> Value {
+    match config.dialect {
+        Dialect::X402V1 => serde_json::to_value(offer_v1(config, route, url)).expect("serialises"),
+        _ => serde_json::to_value(offer_v2(config, route)).expect("serialises"),
+    }
+}
+
+/// The whole 402 document for a route, as wire JSON of the dialect, with `error`.
+pub fn payment_required(config: &ReferenceConfig, route: &PaidRoute, url: &str, error: &str) -> Value {
+    fn wire<T: Message>(d: Dialect, m: &T) -> Value {
+        to_wire_json(d, m)
+    }
+    match config.dialect {
+        Dialect::X402V1 => wire(
+            Dialect::X402V1,
+            &PaymentRequiredV1 {
+                x402_version: 1,
+                error: Some(error.into()),
+                accepts: vec![offer_v1(config, route, url)],
+            },
+        ),
+        d => wire(
+            d,
+            &PaymentRequired {
+                x402_version: 2,
+                error: Some(error.into()),
+                resource: ResourceInfo {
+                    url: url.into(),
+                    description: Some(route.description.into()),
+                    mime_type: Some("application/json".into()),
+                },
+                accepts: vec![offer_v2(config, route)],
+                extensions: None,
+            },
+        ),
+    }
+}

@@ -1,0 +1,139 @@
+//! The reference server's routes and the middleware around them.
+
+use super::ReferenceConfig;
+use super::facilitator_client::FacilitatorClient;
+use super::offers::{PaidRoute, paid_routes};
+use super::paywall::{HandlerOutput, PaidRequest, Paywall};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderName, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use tower_http::cors::{Any, CorsLayer};
+
+struct App {
+    paywall: Paywall,
+    premium: PaidRoute,
+    compute: PaidRoute,
+}
+
+type Shared = State<Arc<App>>;
+
+fn json_response(status: StatusCode, body: &Value) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+}
+
+/// Builds the router for one reference server.
+pub(super) fn router(config: ReferenceConfig) -> Router {
+    let [premium, compute] = paid_routes(&config);
+    let max_header_bytes = config.max_header_bytes;
+    let app = Arc::new(App {
+        paywall: Paywall {
+            facilitator: FacilitatorClient::new(&config.facilitator_url, config.facilitator_timeout),
+            config,
+        },
+        premium,
+        compute,
+    });
+    let payment_headers = [
+        HeaderName::from_static("payment-required"),
+        HeaderName::from_static("payment-response"),
+        HeaderName::from_static("x-payment-response"),
+    ];
+    let cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::GET, Method::POST, Method::HEAD, Method::OPTIONS])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::AUTHORIZATION,
+            HeaderName::from_static("payment-signature"),
+            HeaderName::from_static("x-payment"),
+        ])
+        .expose_headers(payment_headers);
+    Router::new()
+        .route("/health", get(health))
+        .route("/premium", get(premium_handler).head(premium_handler))
+        .route("/compute", axum::routing::post(compute_handler))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(app)
+        .layer(middleware::from_fn(move |req, next| limit_headers(max_header_bytes, req, next)))
+        .layer(cors)
+}
+
+async fn limit_headers(max: usize, req: Request, next: Next) -> Response {
+    let size: usize = req
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum();
+    if size > max {
+        return json_response(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            &json!({"error": "request_header_fields_too_large", "limit_bytes": max}),
+        );
+    }
+    next.run(req).await
+}
+
+async fn health() -> Response {
+    json_response(StatusCode::OK, &json!({"status": "ok"}))
+}
+
+async fn not_found() -> Response {
+    json_response(StatusCode::NOT_FOUND, &json!({"error": "not_found"}))
+}
+
+async fn method_not_allowed() -> Response {
+    json_response(StatusCode::METHOD_NOT_ALLOWED, &json!({"error": "method_not_allowed"}))
+}
+
+async fn premium_handler(State(app): Shared, method: Method, headers: HeaderMap, body: Bytes) -> Response {
+    let request = PaidRequest {
+        method: &method,
+        headers: &headers,
+        body: &body,
+    };
+    app.paywall
+        .handle(&app.premium, request, |_| HandlerOutput {
+            status: StatusCode::OK,
+            body: json!({"data": "premium market data", "symbol": "PAY", "price": "402.00"}),
+        })
+        .await
+}
+
+async fn compute_handler(State(app): Shared, method: Method, headers: HeaderMap, body: Bytes) -> Response {
+    let request = PaidRequest {
+        method: &method,
+        headers: &headers,
+        body: &body,
+    };
+    app.paywall.handle(&app.compute, request, compute).await
+}
+
+/// The paid computation: echoes the input's size; fails on `{"fail":true}` or bad JSON.
+fn compute(body: &Bytes) -> HandlerOutput {
+    let input: Value = match serde_json::from_slice(body) {
+        Ok(v) => v,
+        Err(_) => {
+            return HandlerOutput {
+                status: StatusCode::BAD_REQUEST,
+                body: json!({"error": "invalid_json", "message": "the body must be a JSON value"}),
+            };
+        }
+    };
+    if input.get("fail") == Some(&Value::Bool(true)) {
+        return HandlerOutput {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            body: json!({"error": "computation_failed", "message": "the computation failed; you were not charged"}),
+        };
+    }
+    HandlerOutput {
+        status: StatusCode::OK,
+        body: json!({"result": "computed", "input_bytes": body.len()}),
+    }
+}
