@@ -90,15 +90,11 @@ impl WrongPayment {
 
     pub(super) fn apply_to_signature(&self, signature: &mut String) {
         if matches!(self, WrongPayment::BadSignature) {
-            // Flip the lowest bit of the last byte of `s` (hex digit 128 after "0x").
+            // Flip the lowest bit of the last byte of `s` (hex digit 129 after "0x").
             let mut bytes: Vec<u8> = signature.bytes().collect();
             let i = 2 + 127;
-            let flipped = match bytes[i] {
-                b'0' => b'1',
-                b'1' => b'0',
-                other => other ^ 1,
-            };
-            bytes[i] = flipped;
+            let digit = (bytes[i] as char).to_digit(16).expect("signatures are hex") ^ 1;
+            bytes[i] = std::char::from_digit(digit, 16).expect("a hex digit") as u8;
             *signature = String::from_utf8(bytes).expect("hex stays ASCII");
         }
     }

@@ -84,11 +84,12 @@ pub fn decode_base64(text: &str) -> Result<(Vec<u8>, Vec<Deviation>), Base64Erro
     Ok((bytes, deviations))
 }
 
-/// Reports white space outside JSON strings: the specification's examples are compact JSON.
+/// Reports white space between JSON tokens (not around the document): the specification's
+/// examples are compact JSON.
 pub fn json_whitespace(bytes: &[u8]) -> Option<Deviation> {
     let mut in_string = false;
     let mut escaped = false;
-    for &b in bytes {
+    for &b in bytes.trim_ascii() {
         if in_string {
             match (escaped, b) {
                 (true, _) => escaped = false,
@@ -144,5 +145,6 @@ mod tests {
         assert!(json_whitespace(br#"{"a":"b c"}"#).is_none());
         assert!(json_whitespace(br#"{"a":"b\" c"}"#).is_none());
         assert!(json_whitespace(br#"{"a": 1}"#).is_some());
+        assert!(json_whitespace(b"{\"a\":1}\n").is_none());
     }
 }

@@ -37,7 +37,8 @@ pub struct VerifyResponse {
     pub payer: Option<String>,
 }
 
-/// Answer to `POST /settle`, also carried in `PAYMENT-RESPONSE` (X2 §5.3.2).
+/// Answer to `POST /settle`, also carried in `PAYMENT-RESPONSE` (X2 §5.3.2). Fields are in
+/// the specification's order, so an encoded header matches its examples byte for byte.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SettlementResponse {
@@ -49,13 +50,13 @@ pub struct SettlementResponse {
     /// Human-readable detail (not in the specification; reference SDKs add it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_message: Option<String>,
-    /// The payer's address.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub payer: Option<String>,
     /// Transaction hash; empty on failure.
     pub transaction: String,
     /// Network of the transaction.
     pub network: String,
+    /// The payer's address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payer: Option<String>,
     /// Settled amount (required for `upto`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amount: Option<String>,
