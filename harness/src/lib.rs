@@ -8,9 +8,13 @@
 //! - [`mocks`]: the mock facilitator with its journal and fault schedule;
 //! - [`reference`]: the embedded, correct 402 servers.
 
+pub mod catalogue;
+pub mod cli;
 pub mod duration;
 pub mod mocks;
 pub mod payer;
 pub mod protocol;
 pub mod reference;
+pub mod report;
 pub mod serve;
+pub mod target;

@@ -70,6 +70,22 @@ impl WrongPayment {
         }
     }
 
+    /// What is wrong with it, as a phrase: "a payment {phrase}".
+    pub fn describe(&self) -> &'static str {
+        match self {
+            WrongPayment::WrongSigner => "signed by another key",
+            WrongPayment::BadSignature => "with a corrupted signature",
+            WrongPayment::Underpaid => "one unit short of the price",
+            WrongPayment::Overpaid => "one unit over the price",
+            WrongPayment::WrongPayTo => "to another recipient",
+            WrongPayment::WrongNetwork => "on another network",
+            WrongPayment::WrongAsset => "in another token",
+            WrongPayment::Expired => "that has expired",
+            WrongPayment::NotYetValid => "that is not valid yet",
+            WrongPayment::ReusedNonce(_) => "that reuses a nonce",
+        }
+    }
+
     pub(super) fn apply_to_authorization(&self, auth: &mut TransferWithAuthorization, now: u64) {
         match self {
             WrongPayment::Underpaid => auth.value = auth.value.saturating_sub(U256::from(1)),

@@ -1,0 +1,144 @@
+//! The check bodies, one file per section, and the helpers they share.
+
+mod binding;
+mod hygiene;
+mod payment;
+mod rejection;
+mod replay;
+mod resilience;
+mod signal;
+
+use super::{Check, CheckFuture, Ctx, Level, Need, Outcome};
+use crate::mocks::MockFacilitator;
+use crate::mocks::facilitator::faults::FaultRule;
+use crate::payer::WrongPayment;
+use crate::protocol::Dialect;
+use crate::target::{Challenge, Exchange, PaymentHeader, RouteSpec};
+use std::sync::Arc;
+
+/// Every check of one suite, in catalogue order.
+pub(super) fn all(dialect: Dialect) -> Vec<Check> {
+    let mut out = Vec::new();
+    signal::register(dialect, &mut out);
+    payment::register(dialect, &mut out);
+    rejection::register(dialect, &mut out);
+    binding::register(dialect, &mut out);
+    replay::register(dialect, &mut out);
+    resilience::register(dialect, &mut out);
+    hygiene::register(dialect, &mut out);
+    out
+}
+
+/// The static description of a check.
+struct Spec {
+    section: &'static str,
+    name: String,
+    title: String,
+    level: Level,
+    requirement: &'static str,
+    source: &'static str,
+    needs: &'static [Need],
+}
+
+/// Pins the higher-ranked signature of a check closure.
+fn body<F>(f: F) -> F
+where
+    F: for<'a> Fn(&'a Ctx) -> CheckFuture<'a> + Send + Sync + 'static,
+{
+    f
+}
+
+fn add<F>(out: &mut Vec<Check>, dialect: Dialect, spec: Spec, run: F)
+where
+    F: for<'a> Fn(&'a Ctx) -> CheckFuture<'a> + Send + Sync + 'static,
+{
+    out.push(Check {
+        id: format!("{}/{}/{}", dialect.id(), spec.section, spec.name),
+        section: spec.section,
+        title: spec.title,
+        level: spec.level,
+        requirement: spec.requirement,
+        source: spec.source,
+        needs: spec.needs.to_vec(),
+        run: Arc::new(run),
+    });
+}
+
+/// The source citation of a dialect's HTTP transport.
+fn transport(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::X402V1 => "x402 transports-v1/http.md",
+        Dialect::X402V2 => "x402 transports-v2/http.md",
+        Dialect::T402 => "x402 transports-v2/http.md (t402 keeps the x402 v2 headers)",
+    }
+}
+
+/// The first paid route (the runner guarantees there is one).
+fn paid(ctx: &Ctx) -> &RouteSpec {
+    &ctx.target.paid[0]
+}
+
+/// The mock facilitator (the runner guarantees it for checks that need it).
+fn facilitator(ctx: &Ctx) -> &MockFacilitator {
+    ctx.facilitator.as_deref().expect("the runner checks needs")
+}
+
+/// A route's challenge, or the outcome that says why there is none to pay.
+async fn offer(ctx: &Ctx, route: &RouteSpec) -> Result<(Challenge, Exchange), Outcome> {
+    ctx.target.challenge(route).await.map_err(|(e, ex)| {
+        Outcome::not_exercised(format!("{route} gave no readable challenge ({}; {e})", ex.describe())).with(&ex)
+    })
+}
+
+/// A payment for a challenge, or the outcome that says why it cannot be made.
+fn pay(ctx: &Ctx, challenge: &Challenge, wrong: Option<&WrongPayment>) -> Result<PaymentHeader, Outcome> {
+    ctx.target
+        .pay(&ctx.payer, challenge, wrong)
+        .map_err(|e| Outcome::not_exercised(format!("paycheck cannot pay this offer: {e}")))
+}
+
+/// A valid payment for the first paid route.
+async fn valid_payment(ctx: &Ctx) -> Result<(Challenge, PaymentHeader), Outcome> {
+    let (challenge, _) = offer(ctx, paid(ctx)).await?;
+    let payment = pay(ctx, &challenge, None)?;
+    Ok((challenge, payment))
+}
+
+/// Sets fault rules on the mock facilitator for the life of the guard.
+struct Faults<'a>(&'a MockFacilitator);
+
+impl<'a> Faults<'a> {
+    fn set(facilitator: &'a MockFacilitator, rules: &[&str]) -> Self {
+        let rules = rules.iter().map(|r| r.parse::<FaultRule>().expect("catalogue rules parse")).collect();
+        facilitator.faults().set(rules);
+        Faults(facilitator)
+    }
+}
+
+impl Drop for Faults<'_> {
+    fn drop(&mut self) {
+        self.0.faults().clear();
+    }
+}
+
+/// How many times a payment was settled, when the facilitator is known.
+fn settlements(ctx: &Ctx, nonce: &str) -> Option<usize> {
+    ctx.facilitator.as_deref().map(|f| f.journal().settlements_of(nonce))
+}
+
+/// Markers of a stack trace or internal detail in a body.
+const LEAKS: &[&str] = &[
+    "panicked at",
+    "Traceback (most recent call last)",
+    "stack backtrace",
+    "    at ",
+    "node_modules/",
+    ".rs:",
+    ".py\", line",
+    "Exception in thread",
+];
+
+/// The first internal-detail marker found in `body`.
+fn leak_in(body: &str) -> Option<&'static str> {
+    LEAKS.iter().copied().find(|m| body.contains(m))
+}

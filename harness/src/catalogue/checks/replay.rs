@@ -1,0 +1,76 @@
+//! replay: a settled payment is never accepted again, sequentially, interleaved or raced.
+
+use super::{Spec, add, body, facilitator, pay, valid_payment};
+use crate::catalogue::{Check, Ctx, Level, Need, Outcome};
+use crate::protocol::Dialect;
+
+pub(super) fn register(d: Dialect, out: &mut Vec<Check>) {
+    let s = |name: &str, title: &str, requirement| Spec {
+        section: "replay",
+        name: name.into(),
+        title: title.into(),
+        level: Level::Must,
+        requirement,
+        source: "x402-specification-v2.md §10.1 (nonce uniqueness); scheme_exact_svm.md duplicate settlement",
+        needs: &[Need::Facilitator],
+    };
+    add(out, d, s("sequential", "a settled payment sent again is refused",
+        "A payment that was settled is not accepted a second time."),
+        body(|ctx: &Ctx| Box::pin(async move { sequential(ctx, false).await })));
+    add(out, d, s("interleaved", "a settled payment replayed after another payment is refused",
+        "A payment that was settled is not accepted again, also after other payments."),
+        body(|ctx: &Ctx| Box::pin(async move { sequential(ctx, true).await })));
+    add(out, d, s("concurrent", "eight concurrent copies of one payment succeed at most once",
+        "Concurrent copies of one payment are served and settled at most once."),
+        body(|ctx: &Ctx| Box::pin(async move { concurrent(ctx).await })));
+}
+
+async fn sequential(ctx: &Ctx, interleave: bool) -> Outcome {
+    let (challenge, payment) = match valid_payment(ctx).await {
+        Ok(v) => v,
+        Err(o) => return o,
+    };
+    let route = &ctx.target.paid[0];
+    let first = ctx.target.send(route, Some(&payment.value), &[]).await;
+    if !first.is_success() {
+        return Outcome::not_exercised(format!("the first payment was not served ({})", first.describe())).with(&first);
+    }
+    if interleave {
+        let other = match pay(ctx, &challenge, None) {
+            Ok(p) => p,
+            Err(o) => return o,
+        };
+        ctx.target.send(route, Some(&other.value), &[]).await;
+    }
+    let replay = ctx.target.send(route, Some(&payment.value), &[]).await;
+    let settled = facilitator(ctx).journal().settlements_of(&payment.nonce);
+    if replay.is_success() || settled != 1 {
+        Outcome::fail("the replay refused and one settlement", format!("{}, {settled} settlement(s)", replay.describe())).with(&replay)
+    } else {
+        Outcome::pass(format!("replay refused with {}", replay.describe()))
+    }
+}
+
+async fn concurrent(ctx: &Ctx) -> Outcome {
+    let (_, payment) = match valid_payment(ctx).await {
+        Ok(v) => v,
+        Err(o) => return o,
+    };
+    let route = &ctx.target.paid[0];
+    let copies = (0..8).map(|_| ctx.target.send(route, Some(&payment.value), &[]));
+    let results = futures::future::join_all(copies).await;
+    let served: Vec<_> = results.iter().filter(|e| e.is_success()).collect();
+    let settled = facilitator(ctx).journal().settlements_of(&payment.nonce);
+    if served.len() <= 1 && settled <= 1 {
+        if served.is_empty() {
+            return Outcome::not_exercised("no copy was served; the payment itself may be refused");
+        }
+        Outcome::pass("one copy served, one settlement")
+    } else {
+        let mut o = Outcome::fail("at most one copy served and one settlement", format!("{} served, {settled} settlement(s)", served.len()));
+        for e in served.into_iter().take(2) {
+            o = o.with(e);
+        }
+        o
+    }
+}

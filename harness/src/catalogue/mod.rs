@@ -1,0 +1,119 @@
+//! The checks: each has a stable id, the requirement sentence it checks, its level and its
+//! source, and grades one behaviour of the server under test.
+//!
+//! Ids are `SUITE/SECTION/NAME`, as `x402-v2/replay/sequential`. A check asks [`Ctx`] for
+//! the target, a payer and the facilitator's journal, and returns an [`Outcome`]; the
+//! [`runner`] grades it by level (`--strict` makes SHOULD misses count).
+
+mod checks;
+pub mod outcome;
+pub mod runner;
+
+use crate::mocks::MockFacilitator;
+use crate::payer::Payer;
+use crate::protocol::Dialect;
+use crate::target::Target;
+pub use outcome::{Outcome, Status};
+use serde::Serialize;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+/// How binding a requirement is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING-KEBAB-CASE")]
+pub enum Level {
+    /// MUST or MUST NOT (or a "Required" field) in the specification.
+    Must,
+    /// SHOULD, or where reference implementations disagree with the letter.
+    Should,
+    /// An operations practice, not in the specification.
+    BestPractice,
+    /// Informational.
+    Info,
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Level::Must => "MUST",
+            Level::Should => "SHOULD",
+            Level::BestPractice => "BEST-PRACTICE",
+            Level::Info => "INFO",
+        })
+    }
+}
+
+/// Something a check needs that a run may not have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Need {
+    /// The server uses paycheck's mock facilitator (so its journal and faults are known).
+    Facilitator,
+    /// A free route was named (`--free`).
+    FreeRoute,
+    /// A paid request whose handler fails was named (`--failing`).
+    FailingRoute,
+    /// Two paid routes with different prices were named.
+    TwoPrices,
+}
+
+impl Need {
+    /// What the user can do to provide it.
+    pub fn how(&self) -> &'static str {
+        match self {
+            Need::Facilitator => "needs paycheck's mock facilitator: use --spawn, or --facilitator-wired if the server already uses it",
+            Need::FreeRoute => "needs a free route: pass --free 'GET /health'",
+            Need::FailingRoute => "needs a paid request whose handler fails: pass --failing 'POST /compute {\"fail\":true}'",
+            Need::TwoPrices => "needs two paid routes with different prices: pass --paid twice",
+        }
+    }
+}
+
+/// What a check can use.
+pub struct Ctx {
+    /// The server under test.
+    pub target: Target,
+    /// The mock facilitator the server uses, when it uses paycheck's.
+    pub facilitator: Option<Arc<MockFacilitator>>,
+    /// The payer.
+    pub payer: Payer,
+}
+
+/// A boxed check future.
+pub type CheckFuture<'a> = Pin<Box<dyn Future<Output = Outcome> + Send + 'a>>;
+/// A check's body.
+pub type CheckFn = Arc<dyn for<'a> Fn(&'a Ctx) -> CheckFuture<'a> + Send + Sync>;
+
+/// One check of the catalogue.
+#[derive(Clone)]
+pub struct Check {
+    /// Stable id, `SUITE/SECTION/NAME`.
+    pub id: String,
+    /// The section, for grouping.
+    pub section: &'static str,
+    /// A short title.
+    pub title: String,
+    /// How binding it is.
+    pub level: Level,
+    /// The requirement sentence it checks.
+    pub requirement: &'static str,
+    /// Where the requirement comes from.
+    pub source: &'static str,
+    /// What it needs.
+    pub needs: Vec<Need>,
+    /// The body.
+    pub run: CheckFn,
+}
+
+impl fmt::Debug for Check {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Check").field("id", &self.id).field("level", &self.level).finish()
+    }
+}
+
+/// Every check of one suite.
+pub fn catalogue(dialect: Dialect) -> Vec<Check> {
+    checks::all(dialect)
+}

@@ -1,0 +1,89 @@
+//! Command-line flags.
+
+use super::exit::EXIT_CODES_HELP;
+use crate::mocks::facilitator::faults::FaultRule;
+use crate::protocol::Dialect;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// paycheck: conformance and load testing for HTTP 402 payment servers (x402 v1 and v2, t402).
+///
+/// With no command, runs the conformance catalogue against the embedded reference servers
+/// and their mock facilitator, prints the results and writes reports.
+#[derive(Debug, Parser)]
+#[command(name = "paycheck", version, after_help = EXIT_CODES_HELP)]
+pub struct Cli {
+    /// What to do; `run` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the conformance catalogue (default: every suite, against the embedded servers).
+    #[command(after_help = EXIT_CODES_HELP)]
+    Run(RunArgs),
+    /// Start the mock facilitator on loopback and serve until Ctrl-C.
+    #[command(after_help = "Admin routes: GET /_paycheck/journal, PUT|DELETE /_paycheck/faults, POST /_paycheck/reset")]
+    Mocks(MocksArgs),
+    /// Serve an embedded reference 402 server on loopback until Ctrl-C.
+    ServeReference(ServeReferenceArgs),
+}
+
+/// Flags of `paycheck run`.
+#[derive(Debug, Args, Default)]
+pub struct RunArgs {
+    /// Suites to run (repeatable): x402-v2, x402-v1, t402. Default: all.
+    #[arg(long = "suite", value_name = "SUITE")]
+    pub suites: Vec<Dialect>,
+    /// Run only checks whose id matches this glob (repeatable), e.g. 'x402-v2/replay/*'.
+    #[arg(long = "only", value_name = "GLOB")]
+    pub only: Vec<String>,
+    /// Skip checks whose id matches this glob (repeatable).
+    #[arg(long = "exclude", value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Count SHOULD and best-practice misses as failures.
+    #[arg(long)]
+    pub strict: bool,
+    /// Where to write the reports.
+    #[arg(long, value_name = "DIR", default_value = "reports/latest")]
+    pub report_dir: PathBuf,
+    /// Print the results as JSON on stdout instead of text.
+    #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    pub format: String,
+}
+
+/// Flags of `paycheck mocks`.
+#[derive(Debug, Args)]
+pub struct MocksArgs {
+    /// Port of the mock facilitator on 127.0.0.1 (0 picks a free one).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub facilitator_port: u16,
+    /// A fault rule ENDPOINT=FAULT[xN] (repeatable), e.g. settle=pending, verify=status:503x2,
+    /// '*=latency:200ms'. Faults: latency:DUR, hang, status:CODE, html502, non-json,
+    /// truncated, settle-failure, pending.
+    #[arg(long = "fault", value_name = "RULE")]
+    pub faults: Vec<FaultRule>,
+}
+
+/// Flags of `paycheck serve-reference`.
+#[derive(Debug, Args)]
+pub struct ServeReferenceArgs {
+    /// Which protocol the server speaks: x402-v2, x402-v1 or t402.
+    #[arg(long, value_name = "PROTOCOL", default_value = "x402-v2")]
+    pub protocol: Dialect,
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, env = "PORT", value_name = "N", default_value_t = 0)]
+    pub port: u16,
+    /// The facilitator to verify and settle with; without it, an embedded mock
+    /// facilitator is started too.
+    #[arg(long, env = "FACILITATOR_URL", value_name = "URL")]
+    pub facilitator_url: Option<String>,
+    /// Price of GET /premium in atomic units.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub premium_price: u64,
+    /// Price of POST /compute in atomic units.
+    #[arg(long, value_name = "N", default_value_t = 50_000)]
+    pub compute_price: u64,
+}

@@ -1,0 +1,80 @@
+//! Console output: a progress bar on a terminal, then results grouped by suite and
+//! section like h2spec, with expected and actual under each failure.
+
+use crate::catalogue::Status;
+use crate::catalogue::runner::CheckResult;
+use crate::report::Report;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+
+/// A progress bar that draws only on a terminal.
+pub struct Progress {
+    bar: Option<ProgressBar>,
+}
+
+impl Progress {
+    /// A bar for `total` checks; hidden when stderr is not a terminal or `show` is false.
+    pub fn new(total: u64, show: bool) -> Self {
+        let bar = (show && std::io::stderr().is_terminal()).then(|| {
+            let bar = ProgressBar::new(total);
+            bar.set_style(
+                ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}").expect("the template is valid"),
+            );
+            bar
+        });
+        Self { bar }
+    }
+
+    /// Counts one finished check.
+    pub fn tick(&self, result: &CheckResult) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(result.id.clone());
+            bar.inc(1);
+        }
+    }
+
+    /// Removes the bar.
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// Prints the grouped results and the totals.
+pub fn print(report: &Report) {
+    for suite in &report.suites {
+        println!("{} ({}, {})", suite.suite, suite.target, suite.target_kind);
+        let mut section = "";
+        for r in &suite.results {
+            if r.section != section {
+                section = &r.section;
+                println!("  {section}");
+            }
+            let name = r.id.rsplit('/').next().unwrap_or(&r.id);
+            println!("    {} {name}: {} [{}]", r.status.marker(), r.title, r.level);
+            if r.status != Status::Pass {
+                match (&r.expected, &r.actual) {
+                    (Some(e), Some(a)) => {
+                        println!("        expected: {e}");
+                        println!("          actual: {a}");
+                    }
+                    _ => println!("        {}: {}", r.status, r.message),
+                }
+            }
+        }
+    }
+    let n = |s| report.count(s);
+    println!(
+        "\n{} checks in {:.0} ms: {} passed, {} failed, {} warned, {} unsupported, {} not exercised, {} errors{}",
+        report.suites.iter().map(|s| s.results.len()).sum::<usize>(),
+        report.elapsed_ms,
+        n(Status::Pass),
+        n(Status::Fail),
+        n(Status::Warn),
+        n(Status::Unsupported),
+        n(Status::NotExercised),
+        n(Status::Error),
+        if report.incomplete { " (INCOMPLETE: interrupted)" } else { "" }
+    );
+}

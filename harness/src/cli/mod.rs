@@ -1,0 +1,59 @@
+//! The `paycheck` command line: parses flags, runs a command, exits with a documented code.
+
+pub mod args;
+pub mod exit;
+mod console;
+mod mocks;
+mod run;
+mod serve_reference;
+
+use args::{Cli, Command, RunArgs};
+use clap::Parser;
+pub use exit::Exit;
+
+/// Runs the command line and returns its exit code.
+pub fn main() -> Exit {
+    let cli = Cli::parse();
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return Exit::Internal;
+        }
+    };
+    runtime.block_on(async {
+        match cli.command.unwrap_or(Command::Run(RunArgs::default_run())) {
+            Command::Run(args) => run::run(args).await,
+            Command::Mocks(args) => mocks::mocks(args).await,
+            Command::ServeReference(args) => serve_reference::serve_reference(args).await,
+        }
+    })
+}
+
+/// Logs go to stderr; `RUST_LOG` sets the level (default: warnings).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Waits for Ctrl-C or SIGTERM.
+pub(crate) async fn wait_for_stop() {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler installs");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,93 @@
+//! Reports of a run: `report.json` (versioned), `junit.xml` (one testcase per check) and
+//! `summary.md`, written atomically into the report directory.
+
+mod atomic;
+mod junit;
+mod markdown;
+
+use crate::catalogue::Status;
+use crate::catalogue::runner::CheckResult;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The format version of `report.json`.
+pub const REPORT_VERSION: &str = "paycheck-report/1";
+
+/// The results of one suite against one target.
+#[derive(Debug, Clone, Serialize)]
+pub struct SuiteReport {
+    /// Suite id, such as `x402-v2`.
+    pub suite: String,
+    /// The target's base URL.
+    pub target: String,
+    /// What the target was: `embedded`, `spawned` or `url`.
+    pub target_kind: String,
+    /// Every check run, in order.
+    pub results: Vec<CheckResult>,
+}
+
+/// A whole run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Format version.
+    pub version: &'static str,
+    /// paycheck's version.
+    pub paycheck: &'static str,
+    /// True when the run was interrupted before every check ran.
+    pub incomplete: bool,
+    /// Whether SHOULD misses counted as failures.
+    pub strict: bool,
+    /// Counts by status over every suite.
+    pub totals: BTreeMap<Status, usize>,
+    /// Wall time of the run.
+    pub elapsed_ms: f64,
+    /// Per suite.
+    pub suites: Vec<SuiteReport>,
+}
+
+impl Report {
+    /// A report of `suites`, with totals.
+    pub fn new(suites: Vec<SuiteReport>, strict: bool, incomplete: bool, elapsed_ms: f64) -> Self {
+        let mut totals = BTreeMap::new();
+        for r in suites.iter().flat_map(|s| &s.results) {
+            *totals.entry(r.status).or_insert(0) += 1;
+        }
+        Self {
+            version: REPORT_VERSION,
+            paycheck: env!("CARGO_PKG_VERSION"),
+            incomplete,
+            strict,
+            totals,
+            elapsed_ms,
+            suites,
+        }
+    }
+
+    /// How many results have `status`.
+    pub fn count(&self, status: Status) -> usize {
+        self.totals.get(&status).copied().unwrap_or(0)
+    }
+
+    /// How many checks graded the server (pass, fail or warn).
+    pub fn graded(&self) -> usize {
+        self.count(Status::Pass) + self.count(Status::Fail) + self.count(Status::Warn)
+    }
+
+    /// Writes every report file into `dir`; returns their paths.
+    pub fn write(&self, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+        std::fs::create_dir_all(dir)?;
+        let files = [
+            ("report.json", serde_json::to_string_pretty(self).expect("reports serialise") + "\n"),
+            ("junit.xml", junit::render(self)),
+            ("summary.md", markdown::render(self)),
+        ];
+        let mut written = Vec::new();
+        for (name, text) in files {
+            let path = dir.join(name);
+            atomic::write(&path, text.as_bytes())?;
+            written.push(path);
+        }
+        Ok(written)
+    }
+}

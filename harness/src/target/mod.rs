@@ -1,0 +1,173 @@
+//! The server under test and how checks talk to it: routes, an HTTP client that records
+//! every exchange, and payments for its offers.
+
+mod exchange;
+mod routes;
+
+pub use exchange::Exchange;
+pub use routes::RouteSpec;
+
+use crate::payer::{PayError, Payer, WrongPayment};
+use crate::protocol::v1::PaymentRequiredV1;
+use crate::protocol::v2::PaymentRequired;
+use crate::protocol::{DecodeError, Dialect, Mode, decode_header, decode_json, encode_header};
+use reqwest::Method;
+use std::time::Duration;
+
+/// A server under test, speaking one dialect.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// Base URL, without a trailing slash.
+    pub base_url: String,
+    /// The protocol it is tested for.
+    pub dialect: Dialect,
+    /// Paid routes; the first is the one most checks use.
+    pub paid: Vec<RouteSpec>,
+    /// A free route, if one was named.
+    pub free: Option<RouteSpec>,
+    /// A paid request whose handler fails, if one was named.
+    pub failing: Option<RouteSpec>,
+    http: reqwest::Client,
+}
+
+/// A 402 challenge read from a response.
+#[derive(Debug, Clone)]
+pub enum Challenge {
+    /// v2 and t402: the decoded `PAYMENT-REQUIRED` header.
+    V2(PaymentRequired),
+    /// v1: the decoded body.
+    V1(PaymentRequiredV1),
+}
+
+impl Challenge {
+    /// The `error` field.
+    pub fn error(&self) -> Option<&str> {
+        match self {
+            Challenge::V2(r) => r.error.as_deref(),
+            Challenge::V1(r) => r.error.as_deref(),
+        }
+    }
+
+    /// The first offer's amount as a number, for comparing route prices.
+    pub fn first_amount(&self) -> Option<u128> {
+        match self {
+            Challenge::V2(r) => r.accepts.first()?.amount.parse().ok(),
+            Challenge::V1(r) => r.accepts.first()?.max_amount_required.parse().ok(),
+        }
+    }
+}
+
+/// A payment header and the nonce that identifies it in the facilitator's journal.
+#[derive(Debug, Clone)]
+pub struct PaymentHeader {
+    /// The header value.
+    pub value: String,
+    /// The authorization nonce (`0x…`, lower case).
+    pub nonce: String,
+}
+
+impl Target {
+    /// A target at `base_url`; `timeout` bounds every request.
+    pub fn new(base_url: &str, dialect: Dialect, timeout: Duration) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("a plain HTTP client builds");
+        Self {
+            base_url: base_url.trim_end_matches('/').to_string(),
+            dialect,
+            paid: Vec::new(),
+            free: None,
+            failing: None,
+            http,
+        }
+    }
+
+    /// Sends a request, recording it; `payment` goes in the dialect's payment header.
+    pub async fn send(
+        &self,
+        route: &RouteSpec,
+        payment: Option<&str>,
+        extra_headers: &[(&str, &str)],
+    ) -> Exchange {
+        self.send_as(route, &route.method, payment, extra_headers).await
+    }
+
+    /// Like [`Target::send`] with another method (HEAD, OPTIONS) on the same path.
+    pub async fn send_as(
+        &self,
+        route: &RouteSpec,
+        method: &Method,
+        payment: Option<&str>,
+        extra_headers: &[(&str, &str)],
+    ) -> Exchange {
+        let mut headers: Vec<(String, String)> = vec![("Accept".into(), "application/json".into())];
+        if let Some(p) = payment {
+            headers.push((self.dialect.payment_header().into(), p.into()));
+        }
+        for (k, v) in extra_headers {
+            headers.push(((*k).into(), (*v).into()));
+        }
+        let body = if *method == Method::HEAD { None } else { route.body.clone() };
+        if body.is_some() {
+            headers.push(("Content-Type".into(), "application/json".into()));
+        }
+        exchange::perform(&self.http, method, &format!("{}{}", self.base_url, route.path), headers, body).await
+    }
+
+    /// Reads the challenge in an exchange strictly, naming every deviation.
+    pub fn read_challenge(&self, ex: &Exchange, mode: Mode) -> Result<Challenge, ChallengeError> {
+        match self.dialect.required_header() {
+            Some(name) => {
+                let value = ex.header(name).ok_or(ChallengeError::Missing(name))?;
+                decode_header::<PaymentRequired>(self.dialect, mode, value)
+                    .map(|d| Challenge::V2(d.value))
+                    .map_err(ChallengeError::Decode)
+            }
+            None => decode_json::<PaymentRequiredV1>(self.dialect, mode, ex.body.as_bytes())
+                .map(|d| Challenge::V1(d.value))
+                .map_err(ChallengeError::Decode),
+        }
+    }
+
+    /// Fetches the challenge of a paid route, leniently (for checks that need an offer to
+    /// pay, not to grade the challenge).
+    pub async fn challenge(&self, route: &RouteSpec) -> Result<(Challenge, Exchange), (ChallengeError, Exchange)> {
+        let ex = self.send(route, None, &[]).await;
+        match self.read_challenge(&ex, Mode::Lenient) {
+            Ok(c) => Ok((c, ex)),
+            Err(e) => Err((e, ex)),
+        }
+    }
+
+    /// A payment for the challenge's first offer, wrong as asked.
+    pub fn pay(&self, payer: &Payer, challenge: &Challenge, wrong: Option<&WrongPayment>) -> Result<PaymentHeader, PayError> {
+        let (value, payload) = match challenge {
+            Challenge::V2(r) => {
+                let offer = r.accepts.first().ok_or_else(|| PayError::Unpayable("accepts is empty".into()))?;
+                let p = payer.pay_v2(offer, Some(r.resource.clone()), wrong)?;
+                (encode_header(self.dialect, &p), p.payload)
+            }
+            Challenge::V1(r) => {
+                let offer = r.accepts.first().ok_or_else(|| PayError::Unpayable("accepts is empty".into()))?;
+                let p = payer.pay_v1(offer, wrong)?;
+                (encode_header(self.dialect, &p), p.payload)
+            }
+        };
+        let nonce = payload["authorization"]["nonce"].as_str().unwrap_or_default().to_lowercase();
+        Ok(PaymentHeader { value, nonce })
+    }
+}
+
+/// Why a challenge could not be read.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ChallengeError {
+    /// The header that carries it is absent.
+    #[error("no {0} header")]
+    Missing(&'static str),
+    /// It does not decode.
+    #[error("{0}")]
+    Decode(DecodeError),
+}
