@@ -12,13 +12,23 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 async fn scripted(verify: ResponseTemplate, settle: ResponseTemplate) -> MockServer {
     let server = MockServer::start().await;
-    Mock::given(method("POST")).and(path("/verify")).respond_with(verify).mount(&server).await;
-    Mock::given(method("POST")).and(path("/settle")).respond_with(settle).mount(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/verify"))
+        .respond_with(verify)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/settle"))
+        .respond_with(settle)
+        .mount(&server)
+        .await;
     server
 }
 
 fn valid() -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_json(json!({"isValid": true, "payer": "0x0000000000000000000000000000000000000001"}))
+    ResponseTemplate::new(200).set_body_json(
+        json!({"isValid": true, "payer": "0x0000000000000000000000000000000000000001"}),
+    )
 }
 
 fn settled(status: u16) -> ResponseTemplate {
@@ -31,7 +41,11 @@ async fn pay_against(facilitator: &MockServer) -> u16 {
     let stack = Stack::start_with(Dialect::X402V2, |c| c.facilitator_url = facilitator.uri()).await;
     let challenge = stack.challenge(Method::GET, "/premium").await;
     let (header, _) = stack.pay(&challenge, None);
-    let status = stack.send(Method::GET, "/premium", Some(&header), None).await.status().as_u16();
+    let status = stack
+        .send(Method::GET, "/premium", Some(&header), None)
+        .await
+        .status()
+        .as_u16();
     stack.stop().await;
     status
 }
@@ -44,7 +58,8 @@ async fn a_success_body_with_a_503_is_not_believed() {
 
 #[tokio::test]
 async fn a_negative_answer_is_believed_at_any_status() {
-    let invalid = ResponseTemplate::new(400).set_body_json(json!({"isValid": false, "invalidReason": "insufficient_funds"}));
+    let invalid = ResponseTemplate::new(400)
+        .set_body_json(json!({"isValid": false, "invalidReason": "insufficient_funds"}));
     let facilitator = scripted(invalid, settled(200)).await;
     assert_eq!(pay_against(&facilitator).await, 402);
     let requests = facilitator.received_requests().await.unwrap();

@@ -43,7 +43,10 @@ async fn malformed_payments_get_a_clean_400() {
                 assert!(!body.contains(leak), "{dialect} leaked {leak}: {body}");
             }
         }
-        assert!(stack.facilitator.journal().is_empty(), "{dialect}: malformed input reached the facilitator");
+        assert!(
+            stack.facilitator.journal().is_empty(),
+            "{dialect}: malformed input reached the facilitator"
+        );
         stack.stop().await;
     }
 }
@@ -53,7 +56,9 @@ async fn encoding_flavours_of_a_valid_payment_are_tolerated() {
     let stack = Stack::start(Dialect::X402V2).await;
     let challenge = stack.challenge(Method::GET, "/premium").await;
     let (header, _) = stack.pay(&challenge, None);
-    let bytes = base64::engine::general_purpose::STANDARD.decode(&header).unwrap();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(&header)
+        .unwrap();
     let url_safe = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
     let resp = stack
         .http
@@ -79,7 +84,10 @@ async fn cors_allows_and_exposes_the_payment_headers() {
         .await
         .unwrap();
     assert!(preflight.status().is_success());
-    let allowed = preflight.headers()["access-control-allow-headers"].to_str().unwrap().to_lowercase();
+    let allowed = preflight.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_lowercase();
     assert!(allowed.contains("payment-signature"), "{allowed}");
     let unpaid = stack
         .http
@@ -88,8 +96,14 @@ async fn cors_allows_and_exposes_the_payment_headers() {
         .send()
         .await
         .unwrap();
-    let exposed = unpaid.headers()["access-control-expose-headers"].to_str().unwrap().to_lowercase();
-    assert!(exposed.contains("payment-required") && exposed.contains("payment-response"), "{exposed}");
+    let exposed = unpaid.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap()
+        .to_lowercase();
+    assert!(
+        exposed.contains("payment-required") && exposed.contains("payment-response"),
+        "{exposed}"
+    );
     stack.stop().await;
 }
 
@@ -104,7 +118,12 @@ async fn oversized_headers_get_431() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 431);
-    assert!(resp.text().await.unwrap().contains("request_header_fields_too_large"));
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .contains("request_header_fields_too_large")
+    );
     stack.stop().await;
 }
 

@@ -16,22 +16,42 @@ async fn pays_end_to_end(dialect: Dialect) {
     assert!(challenge.error().is_some(), "a 402 says why");
     let (header, nonce) = stack.pay(&challenge, None);
 
-    let resp = stack.send(Method::GET, "/premium", Some(&header), None).await;
+    let resp = stack
+        .send(Method::GET, "/premium", Some(&header), None)
+        .await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["cache-control"], "no-store");
-    let receipt = resp.headers()[dialect.response_header()].to_str().unwrap().to_string();
-    let settled = decode_header::<SettlementResponse>(dialect, Mode::Strict, &receipt).unwrap().value;
+    let receipt = resp.headers()[dialect.response_header()]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let settled = decode_header::<SettlementResponse>(dialect, Mode::Strict, &receipt)
+        .unwrap()
+        .value;
     assert!(settled.success);
-    assert_eq!(settled.payer.as_deref(), Some(stack.payer.address().to_checksum(None).as_str()));
+    assert_eq!(
+        settled.payer.as_deref(),
+        Some(stack.payer.address().to_checksum(None).as_str())
+    );
     assert!(resp.text().await.unwrap().contains("premium market data"));
 
     let journal = stack.facilitator.journal();
-    assert_eq!(journal.calls_for_nonce(&nonce), vec![Endpoint::Verify, Endpoint::Settle]);
+    assert_eq!(
+        journal.calls_for_nonce(&nonce),
+        vec![Endpoint::Verify, Endpoint::Settle]
+    );
     assert_eq!(journal.settlements_of(&nonce), 1);
-    assert!(journal.entries().iter().all(|e| e.deviations.is_empty() && e.dialect == Some(dialect)));
+    assert!(
+        journal
+            .entries()
+            .iter()
+            .all(|e| e.deviations.is_empty() && e.dialect == Some(dialect))
+    );
 
     // The same payment again is refused, and not settled again.
-    let replay = stack.send(Method::GET, "/premium", Some(&header), None).await;
+    let replay = stack
+        .send(Method::GET, "/premium", Some(&header), None)
+        .await;
     assert_eq!(replay.status(), 402);
     let again = Challenge::read(dialect, replay).await;
     assert_eq!(again.error(), Some(INVALID_TRANSACTION_STATE));
@@ -61,23 +81,45 @@ async fn refuses_wrong_payments(dialect: Dialect) {
     let cases = [
         (WrongPayment::WrongSigner, INVALID_SIGNATURE),
         (WrongPayment::BadSignature, INVALID_SIGNATURE),
-        (WrongPayment::Underpaid, if v1 { VALUE_V1 } else { VALUE_MISMATCH }),
-        (WrongPayment::Overpaid, if v1 { VALUE_V1 } else { VALUE_MISMATCH }),
+        (
+            WrongPayment::Underpaid,
+            if v1 { VALUE_V1 } else { VALUE_MISMATCH },
+        ),
+        (
+            WrongPayment::Overpaid,
+            if v1 { VALUE_V1 } else { VALUE_MISMATCH },
+        ),
         (WrongPayment::WrongPayTo, RECIPIENT_MISMATCH),
         (WrongPayment::WrongNetwork, INVALID_PAYMENT_REQUIREMENTS),
-        (WrongPayment::WrongAsset, if v1 { INVALID_SIGNATURE } else { INVALID_PAYMENT_REQUIREMENTS }),
+        (
+            WrongPayment::WrongAsset,
+            if v1 {
+                INVALID_SIGNATURE
+            } else {
+                INVALID_PAYMENT_REQUIREMENTS
+            },
+        ),
         (WrongPayment::Expired, VALID_BEFORE),
         (WrongPayment::NotYetValid, VALID_AFTER),
     ];
     for (wrong, reason) in cases {
         let (header, _) = stack.pay(&challenge, Some(&wrong));
-        let resp = stack.send(Method::GET, "/premium", Some(&header), None).await;
+        let resp = stack
+            .send(Method::GET, "/premium", Some(&header), None)
+            .await;
         assert_eq!(resp.status(), 402, "{dialect} {wrong}");
         let refused = Challenge::read(dialect, resp).await;
         let error = refused.error().unwrap_or_default();
-        assert!(error.starts_with(reason), "{dialect} {wrong}: expected {reason}, got {error}");
+        assert!(
+            error.starts_with(reason),
+            "{dialect} {wrong}: expected {reason}, got {error}"
+        );
     }
-    assert_eq!(stack.facilitator.journal().count(Endpoint::Settle), 0, "nothing wrong is settled");
+    assert_eq!(
+        stack.facilitator.journal().count(Endpoint::Settle),
+        0,
+        "nothing wrong is settled"
+    );
     stack.stop().await;
 }
 
@@ -101,12 +143,23 @@ async fn a_reused_nonce_in_a_fresh_payment_is_refused() {
     let stack = Stack::start(Dialect::X402V2).await;
     let challenge = stack.challenge(Method::GET, "/premium").await;
     let (header, nonce) = stack.pay(&challenge, None);
-    assert_eq!(stack.send(Method::GET, "/premium", Some(&header), None).await.status(), 200);
+    assert_eq!(
+        stack
+            .send(Method::GET, "/premium", Some(&header), None)
+            .await
+            .status(),
+        200
+    );
     let reused = WrongPayment::ReusedNonce(nonce.parse().unwrap());
     let (header, _) = stack.pay(&challenge, Some(&reused));
-    let resp = stack.send(Method::GET, "/premium", Some(&header), None).await;
+    let resp = stack
+        .send(Method::GET, "/premium", Some(&header), None)
+        .await;
     assert_eq!(resp.status(), 402);
-    assert_eq!(Challenge::read(Dialect::X402V2, resp).await.error(), Some(INVALID_TRANSACTION_STATE));
+    assert_eq!(
+        Challenge::read(Dialect::X402V2, resp).await.error(),
+        Some(INVALID_TRANSACTION_STATE)
+    );
     stack.stop().await;
 }
 
@@ -116,7 +169,9 @@ async fn a_cheaper_routes_payment_is_refused_on_the_dearer_route() {
         let stack = Stack::start(dialect).await;
         let cheap = stack.challenge(Method::GET, "/premium").await;
         let (header, _) = stack.pay(&cheap, None);
-        let resp = stack.send(Method::POST, "/compute", Some(&header), Some("{}")).await;
+        let resp = stack
+            .send(Method::POST, "/compute", Some(&header), Some("{}"))
+            .await;
         assert_eq!(resp.status(), 402, "{dialect}");
         let journal = stack.facilitator.journal();
         assert_eq!(journal.count(Endpoint::Settle), 0, "{dialect}");
@@ -129,14 +184,26 @@ async fn nothing_is_settled_when_the_handler_fails() {
     let stack = Stack::start(Dialect::X402V2).await;
     let challenge = stack.challenge(Method::POST, "/compute").await;
     let (header, nonce) = stack.pay(&challenge, None);
-    let resp = stack.send(Method::POST, "/compute", Some(&header), Some(r#"{"fail":true}"#)).await;
+    let resp = stack
+        .send(
+            Method::POST,
+            "/compute",
+            Some(&header),
+            Some(r#"{"fail":true}"#),
+        )
+        .await;
     assert_eq!(resp.status(), 500);
     assert!(resp.headers().get("payment-response").is_none());
     let body = resp.text().await.unwrap();
     assert!(body.contains("computation_failed") && !body.contains("panicked"));
-    assert_eq!(stack.facilitator.journal().calls_for_nonce(&nonce), vec![Endpoint::Verify]);
+    assert_eq!(
+        stack.facilitator.journal().calls_for_nonce(&nonce),
+        vec![Endpoint::Verify]
+    );
     // The same payment still works once the handler succeeds.
-    let ok = stack.send(Method::POST, "/compute", Some(&header), Some(r#"{"x":1}"#)).await;
+    let ok = stack
+        .send(Method::POST, "/compute", Some(&header), Some(r#"{"x":1}"#))
+        .await;
     assert_eq!(ok.status(), 200);
     assert_eq!(stack.facilitator.journal().settlements_of(&nonce), 1);
     stack.stop().await;
@@ -147,7 +214,9 @@ async fn a_head_is_never_charged() {
     let stack = Stack::start(Dialect::X402V2).await;
     let challenge = stack.challenge(Method::GET, "/premium").await;
     let (header, _) = stack.pay(&challenge, None);
-    let resp = stack.send(Method::HEAD, "/premium", Some(&header), None).await;
+    let resp = stack
+        .send(Method::HEAD, "/premium", Some(&header), None)
+        .await;
     assert_eq!(resp.status(), 402);
     assert!(resp.headers().get("payment-required").is_some());
     assert!(stack.facilitator.journal().is_empty());
@@ -159,9 +228,16 @@ async fn the_journal_records_verdicts() {
     let stack = Stack::start(Dialect::X402V2).await;
     let challenge = stack.challenge(Method::GET, "/premium").await;
     let (header, _) = stack.pay(&challenge, Some(&WrongPayment::Underpaid));
-    stack.send(Method::GET, "/premium", Some(&header), None).await;
+    stack
+        .send(Method::GET, "/premium", Some(&header), None)
+        .await;
     let entries = stack.facilitator.journal().entries();
     assert_eq!(entries.len(), 1);
-    assert_eq!(entries[0].verdict, Verdict::Invalid { reason: VALUE_MISMATCH.into() });
+    assert_eq!(
+        entries[0].verdict,
+        Verdict::Invalid {
+            reason: VALUE_MISMATCH.into()
+        }
+    );
     stack.stop().await;
 }

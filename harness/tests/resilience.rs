@@ -16,7 +16,9 @@ async fn paid_under(stack: &Stack, rule: &str) -> (u16, String, Option<String>) 
     stack.facilitator.faults().set(vec![rule.parse().unwrap()]);
     let challenge = stack.challenge(Method::GET, "/premium").await;
     let (header, _) = stack.pay(&challenge, None);
-    let resp = stack.send(Method::GET, "/premium", Some(&header), None).await;
+    let resp = stack
+        .send(Method::GET, "/premium", Some(&header), None)
+        .await;
     let receipt = resp
         .headers()
         .get("payment-response")
@@ -39,22 +41,37 @@ async fn transport_faults_are_never_served() {
     ] {
         let (status, body, receipt) = paid_under(&stack, rule).await;
         assert_eq!(status, 502, "{rule}: {body}");
-        assert!(!body.contains("premium market data"), "{rule} served the resource");
+        assert!(
+            !body.contains("premium market data"),
+            "{rule} served the resource"
+        );
         assert!(receipt.is_none(), "{rule}");
         assert!(body.contains("facilitator_unavailable"));
     }
-    assert_eq!(stack.facilitator.ledger().balance(paycheck::reference::MERCHANT), paycheck::mocks::FacilitatorConfig::default().default_balance);
+    assert_eq!(
+        stack
+            .facilitator
+            .ledger()
+            .balance(paycheck::reference::MERCHANT),
+        paycheck::mocks::FacilitatorConfig::default().default_balance
+    );
     stack.stop().await;
 }
 
 #[tokio::test]
 async fn a_failed_or_pending_settlement_is_402_with_the_receipt() {
     let stack = Stack::start(Dialect::X402V2).await;
-    for (rule, reason) in [("settle=settle-failure", UNEXPECTED_SETTLE_ERROR), ("settle=pending", SETTLEMENT_PENDING)] {
+    for (rule, reason) in [
+        ("settle=settle-failure", UNEXPECTED_SETTLE_ERROR),
+        ("settle=pending", SETTLEMENT_PENDING),
+    ] {
         let (status, body, receipt) = paid_under(&stack, rule).await;
         assert_eq!(status, 402, "{rule}");
         assert!(!body.contains("premium market data"));
-        let receipt = decode_header::<SettlementResponse>(Dialect::X402V2, Mode::Strict, &receipt.unwrap()).unwrap().value;
+        let receipt =
+            decode_header::<SettlementResponse>(Dialect::X402V2, Mode::Strict, &receipt.unwrap())
+                .unwrap()
+                .value;
         assert!(!receipt.success);
         assert_eq!(receipt.error_reason.as_deref(), Some(reason));
     }
@@ -63,7 +80,10 @@ async fn a_failed_or_pending_settlement_is_402_with_the_receipt() {
 
 #[tokio::test]
 async fn a_hanging_facilitator_gets_a_504_within_the_timeout() {
-    let stack = Stack::start_with(Dialect::X402V2, |c| c.facilitator_timeout = Duration::from_millis(300)).await;
+    let stack = Stack::start_with(Dialect::X402V2, |c| {
+        c.facilitator_timeout = Duration::from_millis(300)
+    })
+    .await;
     for rule in ["verify=hang", "settle=hang"] {
         let (status, body, _) = paid_under(&stack, rule).await;
         assert_eq!(status, 504, "{rule}: {body}");
@@ -83,16 +103,36 @@ async fn latency_delays_but_does_not_break_payment() {
 #[tokio::test]
 async fn limited_faults_expire_so_a_retry_pays_once() {
     let stack = Stack::start(Dialect::X402V2).await;
-    stack.facilitator.faults().set(vec!["settle=status:503x1".parse().unwrap()]);
+    stack
+        .facilitator
+        .faults()
+        .set(vec!["settle=status:503x1".parse().unwrap()]);
     let challenge = stack.challenge(Method::GET, "/premium").await;
     let (header, nonce) = stack.pay(&challenge, None);
-    assert_eq!(stack.send(Method::GET, "/premium", Some(&header), None).await.status(), 502);
-    assert_eq!(stack.send(Method::GET, "/premium", Some(&header), None).await.status(), 200);
+    assert_eq!(
+        stack
+            .send(Method::GET, "/premium", Some(&header), None)
+            .await
+            .status(),
+        502
+    );
+    assert_eq!(
+        stack
+            .send(Method::GET, "/premium", Some(&header), None)
+            .await
+            .status(),
+        200
+    );
     let journal = stack.facilitator.journal();
     assert_eq!(journal.settlements_of(&nonce), 1);
     assert_eq!(
         journal.calls_for_nonce(&nonce),
-        vec![Endpoint::Verify, Endpoint::Settle, Endpoint::Verify, Endpoint::Settle]
+        vec![
+            Endpoint::Verify,
+            Endpoint::Settle,
+            Endpoint::Verify,
+            Endpoint::Settle
+        ]
     );
     stack.stop().await;
 }
@@ -104,12 +144,22 @@ async fn concurrent_copies_of_one_payment_succeed_at_most_once() {
     let (header, nonce) = stack.pay(&challenge, None);
     let mut copies = tokio::task::JoinSet::new();
     for _ in 0..8 {
-        let request = stack.http.get(stack.url("/premium")).header("PAYMENT-SIGNATURE", header.clone());
+        let request = stack
+            .http
+            .get(stack.url("/premium"))
+            .header("PAYMENT-SIGNATURE", header.clone());
         copies.spawn(async move { request.send().await.unwrap().status().as_u16() });
     }
     let statuses: Vec<u16> = copies.join_all().await;
-    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
-    assert!(statuses.iter().all(|s| *s == 200 || *s == 402), "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 402),
+        "{statuses:?}"
+    );
     assert_eq!(stack.facilitator.journal().settlements_of(&nonce), 1);
     stack.stop().await;
 }
@@ -117,10 +167,15 @@ async fn concurrent_copies_of_one_payment_succeed_at_most_once() {
 #[tokio::test]
 async fn a_v1_settlement_failure_carries_x_payment_response() {
     let stack = Stack::start(Dialect::X402V1).await;
-    stack.facilitator.faults().set(vec!["settle=settle-failure".parse().unwrap()]);
+    stack
+        .facilitator
+        .faults()
+        .set(vec!["settle=settle-failure".parse().unwrap()]);
     let challenge = stack.challenge(Method::GET, "/premium").await;
     let (header, _) = stack.pay(&challenge, None);
-    let resp = stack.send(Method::GET, "/premium", Some(&header), None).await;
+    let resp = stack
+        .send(Method::GET, "/premium", Some(&header), None)
+        .await;
     assert_eq!(resp.status(), 402);
     assert!(resp.headers().get("x-payment-response").is_some());
     let again = Challenge::read(Dialect::X402V1, resp).await;

@@ -11,7 +11,9 @@ use paycheck::protocol::{Dialect, Message, Mode, decode_header, decode_json, enc
 use std::path::PathBuf;
 
 fn fixture(path: &str) -> Vec<u8> {
-    let full = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/spec").join(path);
+    let full = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/spec")
+        .join(path);
     std::fs::read(&full).unwrap_or_else(|e| panic!("{}: {e}", full.display()))
 }
 
@@ -30,7 +32,10 @@ fn every_v2_example_decodes_strictly() {
     let valid: VerifyResponse = strict(Dialect::X402V2, "x402-v2/verify-response-valid.json");
     assert!(valid.is_valid);
     let invalid: VerifyResponse = strict(Dialect::X402V2, "x402-v2/verify-response-invalid.json");
-    assert_eq!(invalid.invalid_reason.as_deref(), Some("insufficient_funds"));
+    assert_eq!(
+        invalid.invalid_reason.as_deref(),
+        Some("insufficient_funds")
+    );
     let supported: SupportedResponse = strict(Dialect::X402V2, "x402-v2/supported.json");
     assert_eq!(supported.kinds.len(), 2);
 }
@@ -69,7 +74,8 @@ fn every_v1_example_decodes_strictly() {
 #[test]
 fn the_v2_examples_read_as_t402_only_with_the_t402_version_key() {
     let text = String::from_utf8(fixture("x402-v2/payment-required.json")).unwrap();
-    let err = decode_json::<PaymentRequired>(Dialect::T402, Mode::Strict, text.as_bytes()).unwrap_err();
+    let err =
+        decode_json::<PaymentRequired>(Dialect::T402, Mode::Strict, text.as_bytes()).unwrap_err();
     assert!(err.to_string().contains("t402Version"), "{err}");
     let renamed = text.replace("x402Version", "t402Version");
     decode_json::<PaymentRequired>(Dialect::T402, Mode::Strict, renamed.as_bytes()).unwrap();
@@ -103,7 +109,10 @@ fn the_spec_payment_verifies_inside_its_window_and_not_after() {
         // validAfter 1740672089, validBefore 1740672154.
         let inside = 1_740_672_154 - VALID_BEFORE_BUFFER_SECS - 10;
         let ok = verify(&payment, &networks, &ledger, inside).unwrap();
-        assert_eq!(ok.payer.to_checksum(None), "0x857b06519E91e3A54538791bDbb0E22373e36b66");
+        assert_eq!(
+            ok.payer.to_checksum(None),
+            "0x857b06519E91e3A54538791bDbb0E22373e36b66"
+        );
         let late = verify(&payment, &networks, &ledger, 1_740_672_154).unwrap_err();
         assert_eq!(late.reason, VALID_BEFORE);
     }
@@ -114,10 +123,12 @@ fn lenient_mode_reads_what_strict_mode_refuses_and_names_it() {
     let text = String::from_utf8(fixture("x402-v2/payment-required.json")).unwrap();
     let spaced = text.replace(",\"", ", \"");
     let url_safe = base64_url_unpadded(spaced.as_bytes());
-    let err = decode_header::<PaymentRequired>(Dialect::X402V2, Mode::Strict, &url_safe).unwrap_err();
+    let err =
+        decode_header::<PaymentRequired>(Dialect::X402V2, Mode::Strict, &url_safe).unwrap_err();
     let rules: Vec<&str> = err.deviations().iter().map(|d| d.rule).collect();
     assert!(rules.contains(&"json.not-compact"), "{rules:?}");
-    let lenient = decode_header::<PaymentRequired>(Dialect::X402V2, Mode::Lenient, &url_safe).unwrap();
+    let lenient =
+        decode_header::<PaymentRequired>(Dialect::X402V2, Mode::Lenient, &url_safe).unwrap();
     assert_eq!(lenient.value.accepts[0].amount, "10000");
     assert!(!lenient.deviations.is_empty());
 }

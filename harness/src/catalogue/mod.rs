@@ -63,9 +63,13 @@ impl Need {
     /// What the user can do to provide it.
     pub fn how(&self) -> &'static str {
         match self {
-            Need::Facilitator => "needs paycheck's mock facilitator: use --spawn, or --facilitator-wired if the server already uses it",
+            Need::Facilitator => {
+                "needs paycheck's mock facilitator: use --spawn, or --facilitator-wired if the server already uses it"
+            }
             Need::FreeRoute => "needs a free route: pass --free 'GET /health'",
-            Need::FailingRoute => "needs a paid request whose handler fails: pass --failing 'POST /compute {\"fail\":true}'",
+            Need::FailingRoute => {
+                "needs a paid request whose handler fails: pass --failing 'POST /compute {\"fail\":true}'"
+            }
             Need::TwoPrices => "needs two paid routes with different prices: pass --paid twice",
         }
     }
@@ -109,7 +113,10 @@ pub struct Check {
 
 impl fmt::Debug for Check {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Check").field("id", &self.id).field("level", &self.level).finish()
+        f.debug_struct("Check")
+            .field("id", &self.id)
+            .field("level", &self.level)
+            .finish()
     }
 }
 

@@ -93,7 +93,9 @@ pub async fn run_check(ctx: &Ctx, check: &Check, strict: bool) -> CheckResult {
     let start = Instant::now();
     let outcome = match missing_need(ctx, &check.needs) {
         Some(need) => super::Outcome::unsupported(need.how()),
-        None if ctx.target.paid.is_empty() => super::Outcome::unsupported("no paid route: pass --paid 'GET /premium'"),
+        None if ctx.target.paid.is_empty() => {
+            super::Outcome::unsupported("no paid route: pass --paid 'GET /premium'")
+        }
         None => (check.run)(ctx).await,
     };
     CheckResult {
@@ -124,20 +126,38 @@ mod tests {
         assert_eq!(grade(Level::Must, Status::Warn, false), Status::Warn);
         assert_eq!(grade(Level::Must, Status::Warn, true), Status::Fail);
         assert_eq!(grade(Level::Info, Status::Pass, true), Status::Pass);
-        assert_eq!(grade(Level::Must, Status::Unsupported, true), Status::Unsupported);
+        assert_eq!(
+            grade(Level::Must, Status::Unsupported, true),
+            Status::Unsupported
+        );
     }
 
     #[test]
     fn selection_takes_globs() {
         let checks = super::super::catalogue(crate::protocol::Dialect::X402V2);
         let all = checks.len();
-        let only = Selection { only: vec!["x402-v2/replay/*".into()], ..Default::default() };
+        let only = Selection {
+            only: vec!["x402-v2/replay/*".into()],
+            ..Default::default()
+        };
         let picked = select(checks.clone(), &only).unwrap();
         assert!(!picked.is_empty() && picked.iter().all(|c| c.id.starts_with("x402-v2/replay/")));
-        let exclude = Selection { exclude: vec!["*/resilience/*".into()], ..Default::default() };
+        let exclude = Selection {
+            exclude: vec!["*/resilience/*".into()],
+            ..Default::default()
+        };
         let rest = select(checks.clone(), &exclude).unwrap();
         assert!(rest.len() < all && rest.iter().all(|c| !c.id.contains("/resilience/")));
-        assert!(select(checks, &Selection { only: vec!["[".into()], ..Default::default() }).is_err());
+        assert!(
+            select(
+                checks,
+                &Selection {
+                    only: vec!["[".into()],
+                    ..Default::default()
+                }
+            )
+            .is_err()
+        );
     }
 
     #[test]
@@ -151,7 +171,11 @@ mod tests {
             assert_eq!(ids.len(), n, "duplicate ids in {d}");
             for c in &checks {
                 assert!(c.id.starts_with(&format!("{}/", d.id())), "{}", c.id);
-                assert!(!c.requirement.is_empty() && !c.source.is_empty(), "{}", c.id);
+                assert!(
+                    !c.requirement.is_empty() && !c.source.is_empty(),
+                    "{}",
+                    c.id
+                );
             }
         }
     }

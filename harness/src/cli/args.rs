@@ -25,7 +25,9 @@ pub enum Command {
     #[command(after_help = EXIT_CODES_HELP)]
     Run(RunArgs),
     /// Start the mock facilitator on loopback and serve until Ctrl-C.
-    #[command(after_help = "Admin routes: GET /_paycheck/journal, PUT|DELETE /_paycheck/faults, POST /_paycheck/reset")]
+    #[command(
+        after_help = "Admin routes: GET /_paycheck/journal, PUT|DELETE /_paycheck/faults, POST /_paycheck/reset"
+    )]
     Mocks(MocksArgs),
     /// Serve an embedded reference 402 server on loopback until Ctrl-C.
     ServeReference(ServeReferenceArgs),
@@ -49,6 +51,10 @@ pub struct RunArgs {
     /// Where to write the reports.
     #[arg(long, value_name = "DIR", default_value = "reports/latest")]
     pub report_dir: PathBuf,
+    /// Allow signing for mainnet networks. Needs a key in PAYCHECK_PRIVATE_KEY: the public
+    /// test keys never sign for mainnet.
+    #[arg(long)]
+    pub allow_mainnet: bool,
     /// Print the results as JSON on stdout instead of text.
     #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub format: String,

@@ -18,7 +18,8 @@ impl Progress {
         let bar = (show && std::io::stderr().is_terminal()).then(|| {
             let bar = ProgressBar::new(total);
             bar.set_style(
-                ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}").expect("the template is valid"),
+                ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
+                    .expect("the template is valid"),
             );
             bar
         });
@@ -52,7 +53,12 @@ pub fn print(report: &Report) {
                 println!("  {section}");
             }
             let name = r.id.rsplit('/').next().unwrap_or(&r.id);
-            println!("    {} {name}: {} [{}]", r.status.marker(), r.title, r.level);
+            println!(
+                "    {} {name}: {} [{}]",
+                r.status.marker(),
+                r.title,
+                r.level
+            );
             if r.status != Status::Pass {
                 match (&r.expected, &r.actual) {
                     (Some(e), Some(a)) => {
@@ -75,6 +81,10 @@ pub fn print(report: &Report) {
         n(Status::Unsupported),
         n(Status::NotExercised),
         n(Status::Error),
-        if report.incomplete { " (INCOMPLETE: interrupted)" } else { "" }
+        if report.incomplete {
+            " (INCOMPLETE: interrupted)"
+        } else {
+            ""
+        }
     );
 }

@@ -24,7 +24,10 @@ pub(super) async fn mocks(args: MocksArgs) -> Exit {
     facilitator.faults().set(args.faults);
     println!("facilitator: {}", facilitator.url());
     let _ = std::io::stdout().flush();
-    eprintln!("serving until Ctrl-C; journal at {}/_paycheck/journal", facilitator.url());
+    eprintln!(
+        "serving until Ctrl-C; journal at {}/_paycheck/journal",
+        facilitator.url()
+    );
     wait_for_stop().await;
     facilitator.stop().await;
     eprintln!("stopped");

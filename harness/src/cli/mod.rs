@@ -1,8 +1,8 @@
 //! The `paycheck` command line: parses flags, runs a command, exits with a documented code.
 
 pub mod args;
-pub mod exit;
 mod console;
+pub mod exit;
 mod mocks;
 mod run;
 mod serve_reference;
@@ -15,7 +15,10 @@ pub use exit::Exit;
 pub fn main() -> Exit {
     let cli = Cli::parse();
     init_logging();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

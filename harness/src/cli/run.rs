@@ -6,7 +6,8 @@ use super::{Exit, wait_for_stop};
 use crate::catalogue::runner::{CheckResult, Selection, run_check, select};
 use crate::catalogue::{Ctx, Status, catalogue};
 use crate::mocks::MockFacilitator;
-use crate::payer::Payer;
+use crate::payer::keys::KEY_ENV_VAR;
+use crate::payer::{KeySource, Payer};
 use crate::protocol::Dialect;
 use crate::reference::{ReferenceConfig, ReferenceServer};
 use crate::report::{Report, SuiteReport};
@@ -35,7 +36,11 @@ impl RunArgs {
 type Collected = Arc<Mutex<Vec<SuiteReport>>>;
 
 pub(super) async fn run(args: RunArgs) -> Exit {
-    let suites = if args.suites.is_empty() { Dialect::ALL.to_vec() } else { args.suites.clone() };
+    let suites = if args.suites.is_empty() {
+        Dialect::ALL.to_vec()
+    } else {
+        args.suites.clone()
+    };
     let selection = Selection {
         only: args.only.clone(),
         exclude: args.exclude.clone(),
@@ -46,17 +51,32 @@ pub(super) async fn run(args: RunArgs) -> Exit {
         eprintln!("error: {e}");
         return Exit::Usage;
     }
+    let key = if args.allow_mainnet {
+        KeySource::Env(KEY_ENV_VAR.into())
+    } else {
+        KeySource::TestKey(0)
+    };
+    if let Err(e) = Payer::from_source(key.clone(), args.allow_mainnet) {
+        eprintln!("error: --allow-mainnet: {e}");
+        return Exit::Usage;
+    }
+    let payer =
+        |_: Dialect| Payer::from_source(key.clone(), args.allow_mainnet).expect("checked above");
     let started = Instant::now();
     let collected: Collected = Arc::new(Mutex::new(Vec::new()));
     let total: usize = suites
         .iter()
-        .map(|d| select(catalogue(*d), &selection).map(|c| c.len()).unwrap_or(0))
+        .map(|d| {
+            select(catalogue(*d), &selection)
+                .map(|c| c.len())
+                .unwrap_or(0)
+        })
         .sum();
     let progress = console::Progress::new(total as u64, args.format == "text");
     let work = futures::future::join_all(
         suites
             .iter()
-            .map(|d| run_embedded_suite(*d, &selection, &collected, &progress)),
+            .map(|d| run_embedded_suite(*d, payer(*d), &selection, &collected, &progress)),
     );
     let interrupted = tokio::select! {
         results = work => {
@@ -72,22 +92,34 @@ pub(super) async fn run(args: RunArgs) -> Exit {
     progress.finish();
     let mut suites_done = collected.lock().unwrap_or_else(|e| e.into_inner()).clone();
     suites_done.sort_by_key(|s| suites.iter().position(|d| d.id() == s.suite));
-    let report = Report::new(suites_done, args.strict, interrupted, started.elapsed().as_secs_f64() * 1000.0);
+    let report = Report::new(
+        suites_done,
+        args.strict,
+        interrupted,
+        started.elapsed().as_secs_f64() * 1000.0,
+    );
     finish(&args, &report)
 }
 
 /// Starts a mock facilitator and an embedded reference server, and runs one suite on it.
 async fn run_embedded_suite(
     dialect: Dialect,
+    payer: Payer,
     selection: &Selection,
     collected: &Collected,
     progress: &console::Progress,
 ) -> Result<(), String> {
     let checks = select(catalogue(dialect), selection)?;
-    let facilitator = Arc::new(MockFacilitator::start_default().await.map_err(|e| format!("mock facilitator: {e}"))?);
+    let facilitator = Arc::new(
+        MockFacilitator::start_default()
+            .await
+            .map_err(|e| format!("mock facilitator: {e}"))?,
+    );
     let mut config = ReferenceConfig::new(dialect, facilitator.url());
     config.facilitator_timeout = EMBEDDED_FACILITATOR_TIMEOUT;
-    let server = ReferenceServer::start(config).await.map_err(|e| format!("reference server: {e}"))?;
+    let server = ReferenceServer::start(config)
+        .await
+        .map_err(|e| format!("reference server: {e}"))?;
     let mut target = Target::new(&server.url(), dialect, REQUEST_TIMEOUT);
     target.paid = vec!["GET /premium".parse()?, "POST /compute {}".parse()?];
     target.free = Some("GET /health".parse()?);
@@ -95,7 +127,7 @@ async fn run_embedded_suite(
     let ctx = Ctx {
         target,
         facilitator: Some(facilitator.clone()),
-        payer: Payer::test(0),
+        payer,
     };
     let index = {
         let mut all = collected.lock().unwrap_or_else(|e| e.into_inner());
@@ -110,7 +142,9 @@ async fn run_embedded_suite(
     for check in &checks {
         let result: CheckResult = run_check(&ctx, check, selection.strict).await;
         progress.tick(&result);
-        collected.lock().unwrap_or_else(|e| e.into_inner())[index].results.push(result);
+        collected.lock().unwrap_or_else(|e| e.into_inner())[index]
+            .results
+            .push(result);
     }
     server.stop().await;
     if let Ok(f) = Arc::try_unwrap(facilitator) {
@@ -122,7 +156,10 @@ async fn run_embedded_suite(
 /// Prints, writes the reports, and picks the exit code.
 fn finish(args: &RunArgs, report: &Report) -> Exit {
     if args.format == "json" {
-        println!("{}", serde_json::to_string_pretty(report).expect("reports serialise"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(report).expect("reports serialise")
+        );
     } else {
         console::print(report);
     }
@@ -132,7 +169,10 @@ fn finish(args: &RunArgs, report: &Report) -> Exit {
             eprintln!("reports: {}", names.join(", "));
         }
         Err(e) => {
-            eprintln!("error: cannot write reports to {}: {e}", args.report_dir.display());
+            eprintln!(
+                "error: cannot write reports to {}: {e}",
+                args.report_dir.display()
+            );
             return Exit::Internal;
         }
     }

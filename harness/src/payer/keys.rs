@@ -94,7 +94,8 @@ pub fn load(
         }
         KeySource::Env(var) => {
             let value = std::env::var(var).map_err(|_| KeyError::EnvMissing(var.clone()))?;
-            let signer = signer_from_hex(&value).ok_or_else(|| KeyError::EnvInvalid(var.clone()))?;
+            let signer =
+                signer_from_hex(&value).ok_or_else(|| KeyError::EnvInvalid(var.clone()))?;
             Ok((
                 signer,
                 KeyPolicy {

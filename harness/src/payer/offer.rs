@@ -80,7 +80,8 @@ fn build(
     if scheme != "exact" {
         return Err(bad(format!("scheme '{scheme}' is not 'exact'")));
     }
-    let chain_id = chain_id(network).ok_or_else(|| bad(format!("network '{network}' is not EVM")))?;
+    let chain_id =
+        chain_id(network).ok_or_else(|| bad(format!("network '{network}' is not EVM")))?;
     let (name, version) =
         name_version.ok_or_else(|| bad("extra.name and extra.version are missing".into()))?;
     Ok(ExactOffer {

@@ -49,31 +49,60 @@ fn each_wrong_payment_changes_what_it_names() {
     let pay = |w: WrongPayment| payer.pay_v2(&offer, None, Some(&w)).unwrap();
 
     let signer_of = |p: &PaymentPayload| recover_signer(&exact(p), &domain).ok();
-    assert_ne!(signer_of(&pay(WrongPayment::WrongSigner)), Some(payer.address()));
-    assert_ne!(signer_of(&pay(WrongPayment::BadSignature)), Some(payer.address()));
-    assert_eq!(exact(&pay(WrongPayment::Underpaid)).authorization.value, "9999");
-    assert_eq!(exact(&pay(WrongPayment::Overpaid)).authorization.value, "10001");
+    assert_ne!(
+        signer_of(&pay(WrongPayment::WrongSigner)),
+        Some(payer.address())
+    );
+    assert_ne!(
+        signer_of(&pay(WrongPayment::BadSignature)),
+        Some(payer.address())
+    );
+    assert_eq!(
+        exact(&pay(WrongPayment::Underpaid)).authorization.value,
+        "9999"
+    );
+    assert_eq!(
+        exact(&pay(WrongPayment::Overpaid)).authorization.value,
+        "10001"
+    );
     assert_eq!(
         exact(&pay(WrongPayment::WrongPayTo)).authorization.to,
         wrong::OTHER_PAY_TO.to_checksum(None)
     );
-    assert_eq!(pay(WrongPayment::WrongNetwork).accepted.network, "eip155:43113");
+    assert_eq!(
+        pay(WrongPayment::WrongNetwork).accepted.network,
+        "eip155:43113"
+    );
     assert_eq!(
         pay(WrongPayment::WrongAsset).accepted.asset,
         wrong::OTHER_ASSET.to_checksum(None)
     );
     let now = unix_now();
-    let before: u64 = exact(&pay(WrongPayment::Expired)).authorization.valid_before.parse().unwrap();
+    let before: u64 = exact(&pay(WrongPayment::Expired))
+        .authorization
+        .valid_before
+        .parse()
+        .unwrap();
     assert!(before < now);
-    let after: u64 = exact(&pay(WrongPayment::NotYetValid)).authorization.valid_after.parse().unwrap();
+    let after: u64 = exact(&pay(WrongPayment::NotYetValid))
+        .authorization
+        .valid_after
+        .parse()
+        .unwrap();
     assert!(after > now);
     let nonce = B256::repeat_byte(7);
     assert_eq!(
-        exact(&pay(WrongPayment::ReusedNonce(nonce))).authorization.nonce,
+        exact(&pay(WrongPayment::ReusedNonce(nonce)))
+            .authorization
+            .nonce,
         nonce.to_string()
     );
     // The payments that change only the authorization still echo the offer verbatim.
-    for w in [WrongPayment::Underpaid, WrongPayment::Expired, WrongPayment::BadSignature] {
+    for w in [
+        WrongPayment::Underpaid,
+        WrongPayment::Expired,
+        WrongPayment::BadSignature,
+    ] {
         assert_eq!(pay(w).accepted, offer);
     }
 }
@@ -83,7 +112,12 @@ fn wrong_payment_names_round_trip() {
     for w in WrongPayment::SIMPLE {
         assert_eq!(w.name().parse::<WrongPayment>().unwrap(), w);
     }
-    assert!("cheap".parse::<WrongPayment>().unwrap_err().contains("underpaid"));
+    assert!(
+        "cheap"
+            .parse::<WrongPayment>()
+            .unwrap_err()
+            .contains("underpaid")
+    );
 }
 
 #[test]
@@ -98,12 +132,17 @@ fn v1_payments_carry_scheme_and_network() {
     }))
     .unwrap();
     let paid = payer.pay_v1(&offer, None).unwrap();
-    assert_eq!((paid.scheme.as_str(), paid.network.as_str()), ("exact", "base-sepolia"));
+    assert_eq!(
+        (paid.scheme.as_str(), paid.network.as_str()),
+        ("exact", "base-sepolia")
+    );
     let body: ExactEvmPayload = serde_json::from_value(paid.payload).unwrap();
     let domain = ExactOffer::from_v1(&offer).unwrap().domain();
     assert_eq!(domain.chain_id, 84532);
     assert_eq!(recover_signer(&body, &domain).unwrap(), payer.address());
-    let wrong = payer.pay_v1(&offer, Some(&WrongPayment::WrongNetwork)).unwrap();
+    let wrong = payer
+        .pay_v1(&offer, Some(&WrongPayment::WrongNetwork))
+        .unwrap();
     assert_eq!(wrong.network, "avalanche-fuji");
 }
 

@@ -157,7 +157,10 @@ impl FromStr for WrongPayment {
             .find(|w| w.name() == s)
             .ok_or_else(|| {
                 let names: Vec<_> = WrongPayment::SIMPLE.iter().map(|w| w.name()).collect();
-                format!("unknown wrong payment '{s}': expected one of {}", names.join(", "))
+                format!(
+                    "unknown wrong payment '{s}': expected one of {}",
+                    names.join(", ")
+                )
             })
     }
 }

@@ -41,11 +41,21 @@ mod tests {
 
     #[test]
     fn refuses_everything_else() {
-        let beyond = "115792089237316195423570985008687907853269984665640564039457584007913129639936";
-        assert!(matches!(parse_atomic(beyond), Err(AmountError::TooLarge(_))));
+        let beyond =
+            "115792089237316195423570985008687907853269984665640564039457584007913129639936";
+        assert!(matches!(
+            parse_atomic(beyond),
+            Err(AmountError::TooLarge(_))
+        ));
         for bad in ["", "-1", "1.5", "1e6", " 1", "0x10", "+1"] {
-            assert!(matches!(parse_atomic(bad), Err(AmountError::NotDigits(_))), "{bad}");
+            assert!(
+                matches!(parse_atomic(bad), Err(AmountError::NotDigits(_))),
+                "{bad}"
+            );
         }
-        assert!(matches!(parse_atomic("007"), Err(AmountError::LeadingZero(_))));
+        assert!(matches!(
+            parse_atomic("007"),
+            Err(AmountError::LeadingZero(_))
+        ));
     }
 }

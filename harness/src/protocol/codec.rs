@@ -62,7 +62,7 @@ pub fn decode_base64(text: &str) -> Result<(Vec<u8>, Vec<Deviation>), Base64Erro
     if normalised.is_empty() {
         return Err(Base64Error("empty value".into()));
     }
-    if normalised.len() % 4 != 0 {
+    if !normalised.len().is_multiple_of(4) {
         if normalised.contains('=') {
             return Err(Base64Error(format!(
                 "length {} with padding is not a multiple of 4",
@@ -74,7 +74,7 @@ pub fn decode_base64(text: &str) -> Result<(Vec<u8>, Vec<Deviation>), Base64Erro
             "header",
             "missing '=' padding; the specification pads to a multiple of 4",
         ));
-        while normalised.len() % 4 != 0 {
+        while !normalised.len().is_multiple_of(4) {
             normalised.push('=');
         }
     }

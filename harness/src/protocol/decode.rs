@@ -45,6 +45,8 @@ pub enum DecodeError {
         name: &'static str,
         /// What serde said, with the schema's findings.
         detail: String,
+        /// The schema's findings.
+        deviations: Vec<Deviation>,
     },
     /// Strict mode: the message deviates from the specification.
     #[error("{} deviation(s): {}", .0.len(), join(.0))]
@@ -52,10 +54,11 @@ pub enum DecodeError {
 }
 
 impl DecodeError {
-    /// The deviations behind this error, if it is about deviations.
+    /// The deviations behind this error (strict-mode deviations, or what the schema found
+    /// in a message that does not have the right shape).
     pub fn deviations(&self) -> &[Deviation] {
         match self {
-            DecodeError::Deviations(d) => d,
+            DecodeError::Deviations(d) | DecodeError::Shape { deviations: d, .. } => d,
             _ => &[],
         }
     }
@@ -102,7 +105,8 @@ fn decode_with<T: Message>(
     bytes: &[u8],
     mut deviations: Vec<Deviation>,
 ) -> Result<Decoded<T>, DecodeError> {
-    let json: Value = serde_json::from_slice(bytes).map_err(|e| DecodeError::Json(e.to_string()))?;
+    let json: Value =
+        serde_json::from_slice(bytes).map_err(|e| DecodeError::Json(e.to_string()))?;
     deviations.extend(json_whitespace(bytes));
     decode_value_with(dialect, mode, json, deviations)
 }
@@ -122,14 +126,21 @@ fn decode_value_with<T: Message>(
             "t402 names the version field t402Version",
         ));
     }
-    let value: T = serde_json::from_value(typed_json).map_err(|e| DecodeError::Shape {
-        name: T::NAME,
-        detail: if deviations.is_empty() {
-            e.to_string()
-        } else {
-            format!("{e} ({})", join(&deviations))
-        },
-    })?;
+    let value: T = match serde_json::from_value(typed_json) {
+        Ok(v) => v,
+        Err(e) => {
+            let detail = if deviations.is_empty() {
+                e.to_string()
+            } else {
+                format!("{e} ({})", join(&deviations))
+            };
+            return Err(DecodeError::Shape {
+                name: T::NAME,
+                detail,
+                deviations,
+            });
+        }
+    };
     value.check(dialect, &mut deviations);
     if mode == Mode::Strict && !deviations.is_empty() {
         return Err(DecodeError::Deviations(deviations));

@@ -57,9 +57,8 @@ pub fn parse_authorization(a: &Authorization) -> Result<TransferWithAuthorizatio
         v.parse::<Address>()
             .map_err(|e| format!("authorization.{name} '{v}': {e}"))
     };
-    let uint = |name: &str, v: &str| {
-        parse_atomic(v).map_err(|e| format!("authorization.{name}: {e}"))
-    };
+    let uint =
+        |name: &str, v: &str| parse_atomic(v).map_err(|e| format!("authorization.{name}: {e}"));
     Ok(TransferWithAuthorization {
         from: addr("from", &a.from)?,
         to: addr("to", &a.to)?,
@@ -147,7 +146,10 @@ mod tests {
             recover_signer(&payload, &domain).unwrap(),
             address!("857b06519E91e3A54538791bDbb0E22373e36b66")
         );
-        let other_chain = TokenDomain { chain_id: 8453, ..domain };
+        let other_chain = TokenDomain {
+            chain_id: 8453,
+            ..domain
+        };
         assert_ne!(
             recover_signer(&payload, &other_chain).unwrap(),
             address!("857b06519E91e3A54538791bDbb0E22373e36b66")

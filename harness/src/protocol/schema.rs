@@ -8,26 +8,106 @@ use std::sync::OnceLock;
 
 /// Every protocol schema, by dialect and message name, embedded at build time.
 const SOURCES: &[(Dialect, &str, &str)] = &[
-    (Dialect::X402V2, "payment-required", include_str!("../../../schemas/x402-v2/payment-required.schema.json")),
-    (Dialect::X402V2, "payment-requirements", include_str!("../../../schemas/x402-v2/payment-requirements.schema.json")),
-    (Dialect::X402V2, "payment-payload", include_str!("../../../schemas/x402-v2/payment-payload.schema.json")),
-    (Dialect::X402V2, "settlement-response", include_str!("../../../schemas/x402-v2/settlement-response.schema.json")),
-    (Dialect::X402V2, "verify-response", include_str!("../../../schemas/x402-v2/verify-response.schema.json")),
-    (Dialect::X402V2, "supported-response", include_str!("../../../schemas/x402-v2/supported-response.schema.json")),
-    (Dialect::X402V2, "facilitator-request", include_str!("../../../schemas/x402-v2/facilitator-request.schema.json")),
-    (Dialect::X402V1, "payment-required", include_str!("../../../schemas/x402-v1/payment-required.schema.json")),
-    (Dialect::X402V1, "payment-payload", include_str!("../../../schemas/x402-v1/payment-payload.schema.json")),
-    (Dialect::X402V1, "settlement-response", include_str!("../../../schemas/x402-v1/settlement-response.schema.json")),
-    (Dialect::X402V1, "verify-response", include_str!("../../../schemas/x402-v2/verify-response.schema.json")),
-    (Dialect::X402V1, "supported-response", include_str!("../../../schemas/x402-v1/supported-response.schema.json")),
-    (Dialect::X402V1, "facilitator-request", include_str!("../../../schemas/x402-v1/facilitator-request.schema.json")),
-    (Dialect::T402, "payment-required", include_str!("../../../schemas/t402/payment-required.schema.json")),
-    (Dialect::T402, "payment-requirements", include_str!("../../../schemas/x402-v2/payment-requirements.schema.json")),
-    (Dialect::T402, "payment-payload", include_str!("../../../schemas/t402/payment-payload.schema.json")),
-    (Dialect::T402, "settlement-response", include_str!("../../../schemas/x402-v2/settlement-response.schema.json")),
-    (Dialect::T402, "verify-response", include_str!("../../../schemas/x402-v2/verify-response.schema.json")),
-    (Dialect::T402, "supported-response", include_str!("../../../schemas/t402/supported-response.schema.json")),
-    (Dialect::T402, "facilitator-request", include_str!("../../../schemas/t402/facilitator-request.schema.json")),
+    (
+        Dialect::X402V2,
+        "payment-required",
+        include_str!("../../../schemas/x402-v2/payment-required.schema.json"),
+    ),
+    (
+        Dialect::X402V2,
+        "payment-requirements",
+        include_str!("../../../schemas/x402-v2/payment-requirements.schema.json"),
+    ),
+    (
+        Dialect::X402V2,
+        "payment-payload",
+        include_str!("../../../schemas/x402-v2/payment-payload.schema.json"),
+    ),
+    (
+        Dialect::X402V2,
+        "settlement-response",
+        include_str!("../../../schemas/x402-v2/settlement-response.schema.json"),
+    ),
+    (
+        Dialect::X402V2,
+        "verify-response",
+        include_str!("../../../schemas/x402-v2/verify-response.schema.json"),
+    ),
+    (
+        Dialect::X402V2,
+        "supported-response",
+        include_str!("../../../schemas/x402-v2/supported-response.schema.json"),
+    ),
+    (
+        Dialect::X402V2,
+        "facilitator-request",
+        include_str!("../../../schemas/x402-v2/facilitator-request.schema.json"),
+    ),
+    (
+        Dialect::X402V1,
+        "payment-required",
+        include_str!("../../../schemas/x402-v1/payment-required.schema.json"),
+    ),
+    (
+        Dialect::X402V1,
+        "payment-payload",
+        include_str!("../../../schemas/x402-v1/payment-payload.schema.json"),
+    ),
+    (
+        Dialect::X402V1,
+        "settlement-response",
+        include_str!("../../../schemas/x402-v1/settlement-response.schema.json"),
+    ),
+    (
+        Dialect::X402V1,
+        "verify-response",
+        include_str!("../../../schemas/x402-v2/verify-response.schema.json"),
+    ),
+    (
+        Dialect::X402V1,
+        "supported-response",
+        include_str!("../../../schemas/x402-v1/supported-response.schema.json"),
+    ),
+    (
+        Dialect::X402V1,
+        "facilitator-request",
+        include_str!("../../../schemas/x402-v1/facilitator-request.schema.json"),
+    ),
+    (
+        Dialect::T402,
+        "payment-required",
+        include_str!("../../../schemas/t402/payment-required.schema.json"),
+    ),
+    (
+        Dialect::T402,
+        "payment-requirements",
+        include_str!("../../../schemas/x402-v2/payment-requirements.schema.json"),
+    ),
+    (
+        Dialect::T402,
+        "payment-payload",
+        include_str!("../../../schemas/t402/payment-payload.schema.json"),
+    ),
+    (
+        Dialect::T402,
+        "settlement-response",
+        include_str!("../../../schemas/x402-v2/settlement-response.schema.json"),
+    ),
+    (
+        Dialect::T402,
+        "verify-response",
+        include_str!("../../../schemas/x402-v2/verify-response.schema.json"),
+    ),
+    (
+        Dialect::T402,
+        "supported-response",
+        include_str!("../../../schemas/t402/supported-response.schema.json"),
+    ),
+    (
+        Dialect::T402,
+        "facilitator-request",
+        include_str!("../../../schemas/t402/facilitator-request.schema.json"),
+    ),
 ];
 
 /// Twenty entries: a linear scan is as fast as hashing here.
@@ -92,6 +172,9 @@ mod tests {
                 "payTo": "0x209693Bc6afc0C5328bA36FaF03C514EF312287C", "maxTimeoutSeconds": 60}]
         });
         let devs = validate(Dialect::X402V2, "payment-required", &bad);
-        assert!(devs.iter().any(|d| d.path == "/accepts/0/amount"), "{devs:?}");
+        assert!(
+            devs.iter().any(|d| d.path == "/accepts/0/amount"),
+            "{devs:?}"
+        );
     }
 }

@@ -91,7 +91,10 @@ impl PaymentRequirementsV1 {
             out.push(Deviation::new(
                 "network.v1-name",
                 format!("{path}/network"),
-                format!("'{}' is a CAIP-2 id; v1 uses names such as base-sepolia", self.network),
+                format!(
+                    "'{}' is a CAIP-2 id; v1 uses names such as base-sepolia",
+                    self.network
+                ),
             ));
         }
         if self.is_exact_evm() {
@@ -115,7 +118,11 @@ impl Message for PaymentRequiredV1 {
     fn check(&self, _dialect: Dialect, out: &mut Vec<Deviation>) {
         check_version_1(self.x402_version, out);
         if self.accepts.is_empty() {
-            out.push(Deviation::new("accepts.empty", "/accepts", "no way to pay is offered"));
+            out.push(Deviation::new(
+                "accepts.empty",
+                "/accepts",
+                "no way to pay is offered",
+            ));
         }
         for (i, req) in self.accepts.iter().enumerate() {
             req.check(&format!("/accepts/{i}"), out);

@@ -120,7 +120,10 @@ impl PaymentRequirements {
 /// The EIP-712 domain `name` and `version` in an offer's `extra`.
 pub fn eip712_name_version(extra: Option<&Value>) -> Option<(&str, &str)> {
     let extra = extra?;
-    Some((extra.get("name")?.as_str()?, extra.get("version")?.as_str()?))
+    Some((
+        extra.get("name")?.as_str()?,
+        extra.get("version")?.as_str()?,
+    ))
 }
 
 pub(crate) fn check_amount(amount: &str, path: &str, out: &mut Vec<Deviation>) {
@@ -165,11 +168,7 @@ fn check_version(found: u64, dialect: Dialect, out: &mut Vec<Deviation>) {
 }
 
 /// Checks an exact/EVM payload when the scheme and network say it is one.
-pub(crate) fn check_exact_payload(
-    is_exact_evm: bool,
-    payload: &Value,
-    out: &mut Vec<Deviation>,
-) {
+pub(crate) fn check_exact_payload(is_exact_evm: bool, payload: &Value, out: &mut Vec<Deviation>) {
     if !is_exact_evm {
         return;
     }
@@ -188,7 +187,11 @@ impl Message for PaymentRequired {
     fn check(&self, dialect: Dialect, out: &mut Vec<Deviation>) {
         check_version(self.x402_version, dialect, out);
         if self.accepts.is_empty() {
-            out.push(Deviation::new("accepts.empty", "/accepts", "no way to pay is offered"));
+            out.push(Deviation::new(
+                "accepts.empty",
+                "/accepts",
+                "no way to pay is offered",
+            ));
         }
         for (i, req) in self.accepts.iter().enumerate() {
             req.check(&format!("/accepts/{i}"), out);

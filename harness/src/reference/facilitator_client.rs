@@ -58,12 +58,20 @@ impl FacilitatorClient {
     }
 
     /// `POST /verify`.
-    pub async fn verify(&self, dialect: Dialect, body: &Value) -> Result<VerifyResponse, FacilitatorError> {
+    pub async fn verify(
+        &self,
+        dialect: Dialect,
+        body: &Value,
+    ) -> Result<VerifyResponse, FacilitatorError> {
         self.call(dialect, "verify", body).await
     }
 
     /// `POST /settle`.
-    pub async fn settle(&self, dialect: Dialect, body: &Value) -> Result<SettlementResponse, FacilitatorError> {
+    pub async fn settle(
+        &self,
+        dialect: Dialect,
+        body: &Value,
+    ) -> Result<SettlementResponse, FacilitatorError> {
         self.call(dialect, "settle", body).await
     }
 
@@ -74,7 +82,13 @@ impl FacilitatorClient {
         body: &Value,
     ) -> Result<T, FacilitatorError> {
         let url = format!("{}/{endpoint}", self.base);
-        let response = self.http.post(&url).json(body).send().await.map_err(classify)?;
+        let response = self
+            .http
+            .post(&url)
+            .json(body)
+            .send()
+            .await
+            .map_err(classify)?;
         let status = response.status();
         let bytes = response.bytes().await.map_err(classify)?;
         // Facilitators differ in status codes for negative answers (200, 400, 412, 422), so

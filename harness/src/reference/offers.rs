@@ -85,7 +85,12 @@ pub fn offer_json(config: &ReferenceConfig, route: &PaidRoute, url: &str) -> Val
 }
 
 /// The whole 402 document for a route, as wire JSON of the dialect, with `error`.
-pub fn payment_required(config: &ReferenceConfig, route: &PaidRoute, url: &str, error: &str) -> Value {
+pub fn payment_required(
+    config: &ReferenceConfig,
+    route: &PaidRoute,
+    url: &str,
+    error: &str,
+) -> Value {
     fn wire<T: Message>(d: Dialect, m: &T) -> Value {
         to_wire_json(d, m)
     }

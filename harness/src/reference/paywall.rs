@@ -42,7 +42,12 @@ pub struct PaidRequest<'a> {
 }
 
 fn json_response(status: StatusCode, body: &Value) -> Response {
-    (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 /// The payment header errors a server may tolerate: encoding flavours and spaces, which
@@ -72,7 +77,9 @@ impl Paywall {
         let mut response = match dialect {
             Dialect::X402V1 => json_response(status, &required),
             // The v2 body is the server's choice; the spec's example is `{}` for a 402.
-            Dialect::X402V2 if status == StatusCode::PAYMENT_REQUIRED => json_response(status, &json!({})),
+            Dialect::X402V2 if status == StatusCode::PAYMENT_REQUIRED => {
+                json_response(status, &json!({}))
+            }
             Dialect::X402V2 => json_response(status, &json!({"error": error})),
             // t402 servers repeat the requirements in the body (protocols.md §6).
             Dialect::T402 => json_response(status, &required),
@@ -120,7 +127,9 @@ impl Paywall {
             Err(e) => return self.malformed(&url, route, &e.to_string()),
         };
         if !self.matches_offer(&payload_json, &offer) {
-            let error = format!("{INVALID_PAYMENT_REQUIREMENTS}: the payment does not match this route's offer");
+            let error = format!(
+                "{INVALID_PAYMENT_REQUIREMENTS}: the payment does not match this route's offer"
+            );
             return self.challenge(StatusCode::PAYMENT_REQUIRED, &url, route, &error);
         }
         let body = json!({
@@ -150,7 +159,10 @@ impl Paywall {
                 self.with_settlement(response, &s)
             }
             Ok(s) => {
-                let reason = s.error_reason.clone().unwrap_or_else(|| "settlement_failed".into());
+                let reason = s
+                    .error_reason
+                    .clone()
+                    .unwrap_or_else(|| "settlement_failed".into());
                 let response = self.challenge(StatusCode::PAYMENT_REQUIRED, &url, route, &reason);
                 self.with_settlement(response, &s)
             }
@@ -162,7 +174,9 @@ impl Paywall {
     fn read_payment(&self, header: &str) -> Result<Value, DecodeError> {
         let dialect = self.config.dialect;
         let read = |mode| match dialect {
-            Dialect::X402V1 => decode_header::<PaymentPayloadV1>(dialect, mode, header).map(|d| d.json),
+            Dialect::X402V1 => {
+                decode_header::<PaymentPayloadV1>(dialect, mode, header).map(|d| d.json)
+            }
             _ => decode_header::<PaymentPayload>(dialect, mode, header).map(|d| d.json),
         };
         match read(Mode::Strict) {
@@ -175,7 +189,8 @@ impl Paywall {
     fn matches_offer(&self, payload: &Value, offer: &Value) -> bool {
         match self.config.dialect {
             Dialect::X402V1 => {
-                payload.get("scheme") == offer.get("scheme") && payload.get("network") == offer.get("network")
+                payload.get("scheme") == offer.get("scheme")
+                    && payload.get("network") == offer.get("network")
             }
             _ => payload.get("accepted") == Some(offer),
         }
@@ -194,5 +209,8 @@ fn facilitator_failure(e: &FacilitatorError) -> Response {
         _ => StatusCode::BAD_GATEWAY,
     };
     tracing::warn!(error = %e, "facilitator call failed");
-    json_response(status, &json!({"error": "facilitator_unavailable", "message": e.to_string()}))
+    json_response(
+        status,
+        &json!({"error": "facilitator_unavailable", "message": e.to_string()}),
+    )
 }

@@ -24,7 +24,12 @@ struct App {
 type Shared = State<Arc<App>>;
 
 fn json_response(status: StatusCode, body: &Value) -> Response {
-    (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 /// Builds the router for one reference server.
@@ -33,7 +38,10 @@ pub(super) fn router(config: ReferenceConfig) -> Router {
     let max_header_bytes = config.max_header_bytes;
     let app = Arc::new(App {
         paywall: Paywall {
-            facilitator: FacilitatorClient::new(&config.facilitator_url, config.facilitator_timeout),
+            facilitator: FacilitatorClient::new(
+                &config.facilitator_url,
+                config.facilitator_timeout,
+            ),
             config,
         },
         premium,
@@ -61,7 +69,9 @@ pub(super) fn router(config: ReferenceConfig) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(app)
-        .layer(middleware::from_fn(move |req, next| limit_headers(max_header_bytes, req, next)))
+        .layer(middleware::from_fn(move |req, next| {
+            limit_headers(max_header_bytes, req, next)
+        }))
         .layer(cors)
 }
 
@@ -89,10 +99,18 @@ async fn not_found() -> Response {
 }
 
 async fn method_not_allowed() -> Response {
-    json_response(StatusCode::METHOD_NOT_ALLOWED, &json!({"error": "method_not_allowed"}))
+    json_response(
+        StatusCode::METHOD_NOT_ALLOWED,
+        &json!({"error": "method_not_allowed"}),
+    )
 }
 
-async fn premium_handler(State(app): Shared, method: Method, headers: HeaderMap, body: Bytes) -> Response {
+async fn premium_handler(
+    State(app): Shared,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let request = PaidRequest {
         method: &method,
         headers: &headers,
@@ -106,7 +124,12 @@ async fn premium_handler(State(app): Shared, method: Method, headers: HeaderMap,
         .await
 }
 
-async fn compute_handler(State(app): Shared, method: Method, headers: HeaderMap, body: Bytes) -> Response {
+async fn compute_handler(
+    State(app): Shared,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let request = PaidRequest {
         method: &method,
         headers: &headers,

@@ -27,10 +27,18 @@ pub fn render(report: &Report) -> String {
     let total: usize = report.suites.iter().map(|s| s.results.len()).sum();
     let failures = report.count(Status::Fail);
     let errors = report.count(Status::Error);
-    let _ = writeln!(x, "<testsuites name=\"paycheck\" tests=\"{total}\" failures=\"{failures}\" errors=\"{errors}\" time=\"{:.3}\">", report.elapsed_ms / 1000.0);
+    let _ = writeln!(
+        x,
+        "<testsuites name=\"paycheck\" tests=\"{total}\" failures=\"{failures}\" errors=\"{errors}\" time=\"{:.3}\">",
+        report.elapsed_ms / 1000.0
+    );
     for suite in &report.suites {
         let count = |st: Status| suite.results.iter().filter(|r| r.status == st).count();
-        let skipped = suite.results.iter().filter(|r| !r.status.graded() && r.status != Status::Error).count();
+        let skipped = suite
+            .results
+            .iter()
+            .filter(|r| !r.status.graded() && r.status != Status::Error)
+            .count();
         let _ = writeln!(
             x,
             "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{skipped}\">",
@@ -47,16 +55,34 @@ pub fn render(report: &Report) -> String {
                 xml_escape(&format!("{}.{}", suite.suite, r.section)),
                 r.elapsed_ms / 1000.0
             );
-            let detail = format!("[{}] {}\n{}\nsource: {}", r.level, r.message, r.requirement, r.source);
+            let detail = format!(
+                "[{}] {}\n{}\nsource: {}",
+                r.level, r.message, r.requirement, r.source
+            );
             match r.status {
                 Status::Fail => {
-                    let _ = write!(x, "<failure message=\"{}\">{}</failure>", xml_escape(&r.message), xml_escape(&detail));
+                    let _ = write!(
+                        x,
+                        "<failure message=\"{}\">{}</failure>",
+                        xml_escape(&r.message),
+                        xml_escape(&detail)
+                    );
                 }
                 Status::Error => {
-                    let _ = write!(x, "<error message=\"{}\">{}</error>", xml_escape(&r.message), xml_escape(&detail));
+                    let _ = write!(
+                        x,
+                        "<error message=\"{}\">{}</error>",
+                        xml_escape(&r.message),
+                        xml_escape(&detail)
+                    );
                 }
                 Status::Unsupported | Status::NotExercised => {
-                    let _ = write!(x, "<skipped message=\"{}: {}\"/>", r.status, xml_escape(&r.message));
+                    let _ = write!(
+                        x,
+                        "<skipped message=\"{}: {}\"/>",
+                        r.status,
+                        xml_escape(&r.message)
+                    );
                 }
                 Status::Warn => {
                     let _ = write!(x, "<system-out>warn: {}</system-out>", xml_escape(&detail));

@@ -39,7 +39,14 @@ pub fn render(report: &Report) -> String {
     }
     m.push_str("\n## Checks that did not pass\n\n| status | check | level | what happened |\n|---|---|---|---|\n");
     for r in notable {
-        let _ = writeln!(m, "| {} | `{}` | {} | {} |", r.status, r.id, r.level, r.message.replace('|', "\\|"));
+        let _ = writeln!(
+            m,
+            "| {} | `{}` | {} | {} |",
+            r.status,
+            r.id,
+            r.level,
+            r.message.replace('|', "\\|")
+        );
     }
     m
 }

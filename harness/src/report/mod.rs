@@ -78,7 +78,10 @@ impl Report {
     pub fn write(&self, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
         std::fs::create_dir_all(dir)?;
         let files = [
-            ("report.json", serde_json::to_string_pretty(self).expect("reports serialise") + "\n"),
+            (
+                "report.json",
+                serde_json::to_string_pretty(self).expect("reports serialise") + "\n",
+            ),
             ("junit.xml", junit::render(self)),
             ("summary.md", markdown::render(self)),
         ];

@@ -90,7 +90,12 @@ pub(super) async fn perform(
             ex.response_headers = resp
                 .headers()
                 .iter()
-                .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                .map(|(k, v)| {
+                    (
+                        k.as_str().to_string(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
                 .collect();
             match resp.bytes().await {
                 Ok(b) => {
@@ -100,7 +105,13 @@ pub(super) async fn perform(
                 Err(e) => ex.error = Some(format!("body: {e}")),
             }
         }
-        Err(e) => ex.error = Some(if e.is_timeout() { "timed out".into() } else { e.to_string() }),
+        Err(e) => {
+            ex.error = Some(if e.is_timeout() {
+                "timed out".into()
+            } else {
+                e.to_string()
+            })
+        }
     }
     ex.elapsed = start.elapsed();
     ex

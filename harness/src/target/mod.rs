@@ -92,7 +92,8 @@ impl Target {
         payment: Option<&str>,
         extra_headers: &[(&str, &str)],
     ) -> Exchange {
-        self.send_as(route, &route.method, payment, extra_headers).await
+        self.send_as(route, &route.method, payment, extra_headers)
+            .await
     }
 
     /// Like [`Target::send`] with another method (HEAD, OPTIONS) on the same path.
@@ -110,11 +111,22 @@ impl Target {
         for (k, v) in extra_headers {
             headers.push(((*k).into(), (*v).into()));
         }
-        let body = if *method == Method::HEAD { None } else { route.body.clone() };
+        let body = if *method == Method::HEAD {
+            None
+        } else {
+            route.body.clone()
+        };
         if body.is_some() {
             headers.push(("Content-Type".into(), "application/json".into()));
         }
-        exchange::perform(&self.http, method, &format!("{}{}", self.base_url, route.path), headers, body).await
+        exchange::perform(
+            &self.http,
+            method,
+            &format!("{}{}", self.base_url, route.path),
+            headers,
+            body,
+        )
+        .await
     }
 
     /// Reads the challenge in an exchange strictly, naming every deviation.
@@ -134,7 +146,10 @@ impl Target {
 
     /// Fetches the challenge of a paid route, leniently (for checks that need an offer to
     /// pay, not to grade the challenge).
-    pub async fn challenge(&self, route: &RouteSpec) -> Result<(Challenge, Exchange), (ChallengeError, Exchange)> {
+    pub async fn challenge(
+        &self,
+        route: &RouteSpec,
+    ) -> Result<(Challenge, Exchange), (ChallengeError, Exchange)> {
         let ex = self.send(route, None, &[]).await;
         match self.read_challenge(&ex, Mode::Lenient) {
             Ok(c) => Ok((c, ex)),
@@ -143,20 +158,34 @@ impl Target {
     }
 
     /// A payment for the challenge's first offer, wrong as asked.
-    pub fn pay(&self, payer: &Payer, challenge: &Challenge, wrong: Option<&WrongPayment>) -> Result<PaymentHeader, PayError> {
+    pub fn pay(
+        &self,
+        payer: &Payer,
+        challenge: &Challenge,
+        wrong: Option<&WrongPayment>,
+    ) -> Result<PaymentHeader, PayError> {
         let (value, payload) = match challenge {
             Challenge::V2(r) => {
-                let offer = r.accepts.first().ok_or_else(|| PayError::Unpayable("accepts is empty".into()))?;
+                let offer = r
+                    .accepts
+                    .first()
+                    .ok_or_else(|| PayError::Unpayable("accepts is empty".into()))?;
                 let p = payer.pay_v2(offer, Some(r.resource.clone()), wrong)?;
                 (encode_header(self.dialect, &p), p.payload)
             }
             Challenge::V1(r) => {
-                let offer = r.accepts.first().ok_or_else(|| PayError::Unpayable("accepts is empty".into()))?;
+                let offer = r
+                    .accepts
+                    .first()
+                    .ok_or_else(|| PayError::Unpayable("accepts is empty".into()))?;
                 let p = payer.pay_v1(offer, wrong)?;
                 (encode_header(self.dialect, &p), p.payload)
             }
         };
-        let nonce = payload["authorization"]["nonce"].as_str().unwrap_or_default().to_lowercase();
+        let nonce = payload["authorization"]["nonce"]
+            .as_str()
+            .unwrap_or_default()
+            .to_lowercase();
         Ok(PaymentHeader { value, nonce })
     }
 }

@@ -21,15 +21,23 @@ impl FromStr for RouteSpec {
         let s = s.trim();
         let mut parts = s.splitn(3, ' ');
         let (Some(method), Some(path)) = (parts.next(), parts.next()) else {
-            return Err(format!("'{s}' should be 'METHOD PATH [BODY]', as in 'GET /premium'"));
+            return Err(format!(
+                "'{s}' should be 'METHOD PATH [BODY]', as in 'GET /premium'"
+            ));
         };
-        let method = Method::from_str(&method.to_uppercase()).map_err(|_| format!("'{method}' is not an HTTP method"))?;
+        let method = Method::from_str(&method.to_uppercase())
+            .map_err(|_| format!("'{method}' is not an HTTP method"))?;
         if !path.starts_with('/') {
             return Err(format!("path '{path}' should start with '/'"));
         }
-        let body = parts.next().map(str::trim).filter(|b| !b.is_empty()).map(str::to_string);
+        let body = parts
+            .next()
+            .map(str::trim)
+            .filter(|b| !b.is_empty())
+            .map(str::to_string);
         if let Some(b) = &body {
-            serde_json::from_str::<serde_json::Value>(b).map_err(|e| format!("body of '{s}' is not JSON: {e}"))?;
+            serde_json::from_str::<serde_json::Value>(b)
+                .map_err(|e| format!("body of '{s}' is not JSON: {e}"))?;
         }
         Ok(RouteSpec {
             method,
@@ -56,10 +64,21 @@ mod tests {
     #[test]
     fn routes_parse() {
         let r: RouteSpec = "POST /compute {\"fail\":true}".parse().unwrap();
-        assert_eq!((r.method, r.path.as_str(), r.body.as_deref()), (Method::POST, "/compute", Some("{\"fail\":true}")));
-        assert_eq!("get /premium".parse::<RouteSpec>().unwrap().to_string(), "GET /premium");
+        assert_eq!(
+            (r.method, r.path.as_str(), r.body.as_deref()),
+            (Method::POST, "/compute", Some("{\"fail\":true}"))
+        );
+        assert_eq!(
+            "get /premium".parse::<RouteSpec>().unwrap().to_string(),
+            "GET /premium"
+        );
         assert!("GET premium".parse::<RouteSpec>().is_err());
         assert!("/premium".parse::<RouteSpec>().is_err());
-        assert!("POST /x {bad".parse::<RouteSpec>().unwrap_err().contains("not JSON"));
+        assert!(
+            "POST /x {bad"
+                .parse::<RouteSpec>()
+                .unwrap_err()
+                .contains("not JSON")
+        );
     }
 }

@@ -45,7 +45,13 @@ impl Stack {
         format!("{}{path}", self.server.url())
     }
 
-    pub async fn send(&self, method: Method, path: &str, payment: Option<&str>, body: Option<&str>) -> Response {
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        payment: Option<&str>,
+        body: Option<&str>,
+    ) -> Response {
         let mut req = self
             .http
             .request(method, self.url(path))
@@ -54,7 +60,9 @@ impl Stack {
             req = req.header(self.dialect().payment_header(), p);
         }
         if let Some(b) = body {
-            req = req.header("Content-Type", "application/json").body(b.to_string());
+            req = req
+                .header("Content-Type", "application/json")
+                .body(b.to_string());
         }
         req.send().await.unwrap()
     }
@@ -71,13 +79,22 @@ impl Stack {
         let d = self.dialect();
         match challenge {
             Challenge::V2(req) => {
-                let p = self.payer.pay_v2(&req.accepts[0], Some(req.resource.clone()), wrong).unwrap();
-                let nonce = p.payload["authorization"]["nonce"].as_str().unwrap().to_string();
+                let p = self
+                    .payer
+                    .pay_v2(&req.accepts[0], Some(req.resource.clone()), wrong)
+                    .unwrap();
+                let nonce = p.payload["authorization"]["nonce"]
+                    .as_str()
+                    .unwrap()
+                    .to_string();
                 (encode_header(d, &p), nonce)
             }
             Challenge::V1(req) => {
                 let p = self.payer.pay_v1(&req.accepts[0], wrong).unwrap();
-                let nonce = p.payload["authorization"]["nonce"].as_str().unwrap().to_string();
+                let nonce = p.payload["authorization"]["nonce"]
+                    .as_str()
+                    .unwrap()
+                    .to_string();
                 (encode_header(d, &p), nonce)
             }
         }
@@ -99,12 +116,26 @@ impl Challenge {
     pub async fn read(dialect: Dialect, resp: Response) -> Self {
         match dialect.required_header() {
             Some(name) => {
-                let header = resp.headers().get(name).expect("PAYMENT-REQUIRED present").to_str().unwrap().to_string();
-                Challenge::V2(decode_header::<PaymentRequired>(dialect, Mode::Strict, &header).unwrap().value)
+                let header = resp
+                    .headers()
+                    .get(name)
+                    .expect("PAYMENT-REQUIRED present")
+                    .to_str()
+                    .unwrap()
+                    .to_string();
+                Challenge::V2(
+                    decode_header::<PaymentRequired>(dialect, Mode::Strict, &header)
+                        .unwrap()
+                        .value,
+                )
             }
             None => {
                 let body = resp.bytes().await.unwrap();
-                Challenge::V1(decode_json::<PaymentRequiredV1>(dialect, Mode::Strict, &body).unwrap().value)
+                Challenge::V1(
+                    decode_json::<PaymentRequiredV1>(dialect, Mode::Strict, &body)
+                        .unwrap()
+                        .value,
+                )
             }
         }
     }
@@ -120,7 +151,17 @@ impl Challenge {
 /// Decodes a strict payment payload (for asserting what was sent).
 pub fn decode_payment(dialect: Dialect, header: &str) -> serde_json::Value {
     match dialect {
-        Dialect::X402V1 => serde_json::to_value(decode_header::<PaymentPayloadV1>(dialect, Mode::Strict, header).unwrap().value).unwrap(),
-        _ => serde_json::to_value(decode_header::<PaymentPayload>(dialect, Mode::Strict, header).unwrap().value).unwrap(),
+        Dialect::X402V1 => serde_json::to_value(
+            decode_header::<PaymentPayloadV1>(dialect, Mode::Strict, header)
+                .unwrap()
+                .value,
+        )
+        .unwrap(),
+        _ => serde_json::to_value(
+            decode_header::<PaymentPayload>(dialect, Mode::Strict, header)
+                .unwrap()
+                .value,
+        )
+        .unwrap(),
     }
 }

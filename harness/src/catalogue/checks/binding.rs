@@ -6,24 +6,34 @@ use crate::protocol::Dialect;
 use crate::target::Challenge;
 
 pub(super) fn register(d: Dialect, out: &mut Vec<Check>) {
-    add(out, d, Spec {
-        section: "binding",
-        name: "cheaper-route".into(),
-        title: "a cheaper route's payment is refused on a dearer route".into(),
-        level: Level::Must,
-        requirement: "A payment is accepted only for requirements the server offers for the requested resource.",
-        source: "x402-specification-v2.md §5.2.2 (accepted), §6.1.2 (3)",
-        needs: &[Need::TwoPrices],
-    }, body(|ctx: &Ctx| Box::pin(async move { cheaper_route(ctx).await })));
-    add(out, d, Spec {
-        section: "binding",
-        name: "edited-amount".into(),
-        title: "a payment for an edited, smaller amount is refused".into(),
-        level: Level::Must,
-        requirement: "The server checks a payment against its own requirements, not against the copy the client sends back.",
-        source: "x402-specification-v2.md §5.2.2, §6.1.2 (3)",
-        needs: &[],
-    }, body(|ctx: &Ctx| Box::pin(async move { edited_amount(ctx).await })));
+    add(
+        out,
+        d,
+        Spec {
+            section: "binding",
+            name: "cheaper-route".into(),
+            title: "a cheaper route's payment is refused on a dearer route".into(),
+            level: Level::Must,
+            requirement: "A payment is accepted only for requirements the server offers for the requested resource.",
+            source: "x402-specification-v2.md §5.2.2 (accepted), §6.1.2 (3)",
+            needs: &[Need::TwoPrices],
+        },
+        body(|ctx: &Ctx| Box::pin(async move { cheaper_route(ctx).await })),
+    );
+    add(
+        out,
+        d,
+        Spec {
+            section: "binding",
+            name: "edited-amount".into(),
+            title: "a payment for an edited, smaller amount is refused".into(),
+            level: Level::Must,
+            requirement: "The server checks a payment against its own requirements, not against the copy the client sends back.",
+            source: "x402-specification-v2.md §5.2.2, §6.1.2 (3)",
+            needs: &[],
+        },
+        body(|ctx: &Ctx| Box::pin(async move { edited_amount(ctx).await })),
+    );
 }
 
 async fn cheaper_route(ctx: &Ctx) -> Outcome {
@@ -35,11 +45,14 @@ async fn cheaper_route(ctx: &Ctx) -> Outcome {
         }
     }
     priced.sort_by_key(|(amount, _, _)| *amount);
-    let (Some((low, _, cheap)), Some((high, dear_route, _))) = (priced.first(), priced.last()) else {
+    let (Some((low, _, cheap)), Some((high, dear_route, _))) = (priced.first(), priced.last())
+    else {
         return Outcome::unsupported("needs two paid routes");
     };
     if low == high {
-        return Outcome::unsupported("the paid routes have the same price; name two with different prices");
+        return Outcome::unsupported(
+            "the paid routes have the same price; name two with different prices",
+        );
     }
     let payment = match pay(ctx, cheap, None) {
         Ok(p) => p,
@@ -81,7 +94,11 @@ async fn edited_amount(ctx: &Ctx) -> Outcome {
     let ex = ctx.target.send(route, Some(&payment.value), &[]).await;
     let settled = settlements(ctx, &payment.nonce).unwrap_or(0);
     if ex.is_success() || settled > 0 {
-        Outcome::fail("the 1-unit payment refused", format!("{}, settled {settled} time(s)", ex.describe())).with(&ex)
+        Outcome::fail(
+            "the 1-unit payment refused",
+            format!("{}, settled {settled} time(s)", ex.describe()),
+        )
+        .with(&ex)
     } else {
         Outcome::pass(format!("refused with {}", ex.describe()))
     }

@@ -18,7 +18,10 @@ fn malformed_values(dialect: Dialect) -> Vec<(&'static str, String)> {
         ("base64 of non-JSON", encode_base64(b"hello, world")),
         ("base64 of an empty object", encode_base64(b"{}")),
         ("base64 of a JSON array", encode_base64(b"[1,2,3]")),
-        ("wrong version, no payload", encode_base64(format!("{{\"{key}\":99}}").as_bytes())),
+        (
+            "wrong version, no payload",
+            encode_base64(format!("{{\"{key}\":99}}").as_bytes()),
+        ),
     ]
 }
 
@@ -32,32 +35,112 @@ pub(super) fn register(d: Dialect, out: &mut Vec<Check>) {
         source,
         needs,
     };
-    add(out, d, s("free-route", "a free route never asks for payment", Level::BestPractice,
-        "A route that is not priced (a health check) answers without payment.",
-        "operations practice", &[Need::FreeRoute]), body(free_route));
-    add(out, d, s("malformed-400", "a malformed payment header gets 400", Level::Must,
-        "A malformed payment payload is answered 400 Bad Request (reference SDKs answer 402, accepted with a warning).",
-        transport(d), &[]), body(malformed));
-    add(out, d, s("no-internals", "error answers carry no stack trace or internals", Level::BestPractice,
-        "Error answers to malformed input are clean: no stack traces, file paths or exception text.",
-        "operations practice", &[]), body(no_internals));
-    add(out, d, s("head-not-charged", "a HEAD is never charged", Level::Should,
-        "A HEAD request carrying a payment is not settled.",
-        "operations practice (x402-conformance R16)", &[Need::Facilitator]), body(head_not_charged));
-    add(out, d, s("header-name-case", "the payment header is read in any case", Level::Must,
-        "HTTP header names are case-insensitive, so a lower-case payment header is read like the upper-case one.",
-        "RFC 9110 §5.1", &[Need::Facilitator]), body(header_case));
-    add(out, d, s("json-not-html", "an API client never gets HTML", Level::Should,
-        "A client that accepts application/json gets the JSON 402, not a browser paywall page.",
-        "x402 reference servers (isWebBrowser needs Accept: text/html)", &[]), body(json_not_html));
+    add(
+        out,
+        d,
+        s(
+            "free-route",
+            "a free route never asks for payment",
+            Level::BestPractice,
+            "A route that is not priced (a health check) answers without payment.",
+            "operations practice",
+            &[Need::FreeRoute],
+        ),
+        body(free_route),
+    );
+    add(
+        out,
+        d,
+        s(
+            "malformed-400",
+            "a malformed payment header gets 400",
+            Level::Must,
+            "A malformed payment payload is answered 400 Bad Request (reference SDKs answer 402, accepted with a warning).",
+            transport(d),
+            &[],
+        ),
+        body(malformed),
+    );
+    add(
+        out,
+        d,
+        s(
+            "no-internals",
+            "error answers carry no stack trace or internals",
+            Level::BestPractice,
+            "Error answers to malformed input are clean: no stack traces, file paths or exception text.",
+            "operations practice",
+            &[],
+        ),
+        body(no_internals),
+    );
+    add(
+        out,
+        d,
+        s(
+            "head-not-charged",
+            "a HEAD is never charged",
+            Level::Should,
+            "A HEAD request carrying a payment is not settled.",
+            "operations practice (x402-conformance R16)",
+            &[Need::Facilitator],
+        ),
+        body(head_not_charged),
+    );
+    add(
+        out,
+        d,
+        s(
+            "header-name-case",
+            "the payment header is read in any case",
+            Level::Must,
+            "HTTP header names are case-insensitive, so a lower-case payment header is read like the upper-case one.",
+            "RFC 9110 §5.1",
+            &[Need::Facilitator],
+        ),
+        body(header_case),
+    );
+    add(
+        out,
+        d,
+        s(
+            "json-not-html",
+            "an API client never gets HTML",
+            Level::Should,
+            "A client that accepts application/json gets the JSON 402, not a browser paywall page.",
+            "x402 reference servers (isWebBrowser needs Accept: text/html)",
+            &[],
+        ),
+        body(json_not_html),
+    );
     if d != Dialect::X402V1 {
-        add(out, d, s("cors-expose", "CORS exposes the payment headers", Level::BestPractice,
-            "Cross-origin responses list PAYMENT-REQUIRED and PAYMENT-RESPONSE in Access-Control-Expose-Headers, so browser clients can read them.",
-            "protocols.md §1.1 (CORS, no spec text)", &[]), body(cors_expose));
+        add(
+            out,
+            d,
+            s(
+                "cors-expose",
+                "CORS exposes the payment headers",
+                Level::BestPractice,
+                "Cross-origin responses list PAYMENT-REQUIRED and PAYMENT-RESPONSE in Access-Control-Expose-Headers, so browser clients can read them.",
+                "protocols.md §1.1 (CORS, no spec text)",
+                &[],
+            ),
+            body(cors_expose),
+        );
     }
-    add(out, d, s("fast-402", "the 402 comes back quickly", Level::BestPractice,
-        "An unpaid request is answered within 500 ms: a 402 needs no facilitator call.",
-        "operations practice", &[]), body(fast_402));
+    add(
+        out,
+        d,
+        s(
+            "fast-402",
+            "the 402 comes back quickly",
+            Level::BestPractice,
+            "An unpaid request is answered within 500 ms: a 402 needs no facilitator call.",
+            "operations practice",
+            &[],
+        ),
+        body(fast_402),
+    );
 }
 
 fn free_route(ctx: &Ctx) -> crate::catalogue::CheckFuture<'_> {
@@ -82,12 +165,22 @@ fn malformed(ctx: &Ctx) -> crate::catalogue::CheckFuture<'_> {
                 402 => {
                     lenient.get_or_insert((what, ex));
                 }
-                _ => return Outcome::fail(format!("400 for a {what} payment header"), ex.describe()).with(&ex),
+                _ => {
+                    return Outcome::fail(
+                        format!("400 for a {what} payment header"),
+                        ex.describe(),
+                    )
+                    .with(&ex);
+                }
             }
         }
         match lenient {
             None => Outcome::pass("all five answered 400"),
-            Some((what, ex)) => Outcome::lenient(format!("400 for a {what} payment header"), "402, as the TypeScript and Python SDKs answer").with(&ex),
+            Some((what, ex)) => Outcome::lenient(
+                format!("400 for a {what} payment header"),
+                "402, as the TypeScript and Python SDKs answer",
+            )
+            .with(&ex),
         }
     })
 }
@@ -97,7 +190,11 @@ fn no_internals(ctx: &Ctx) -> crate::catalogue::CheckFuture<'_> {
         for (what, value) in malformed_values(ctx.target.dialect) {
             let ex = ctx.target.send(paid(ctx), Some(&value), &[]).await;
             if let Some(marker) = leak_in(&ex.body) {
-                return Outcome::fail(format!("a clean answer to a {what} payment header"), format!("the body contains '{marker}'")).with(&ex);
+                return Outcome::fail(
+                    format!("a clean answer to a {what} payment header"),
+                    format!("the body contains '{marker}'"),
+                )
+                .with(&ex);
             }
         }
         Outcome::pass("no internals in five error answers")
@@ -110,10 +207,18 @@ fn head_not_charged(ctx: &Ctx) -> crate::catalogue::CheckFuture<'_> {
             Ok(v) => v,
             Err(o) => return o,
         };
-        let ex = ctx.target.send_as(paid(ctx), &Method::HEAD, Some(&payment.value), &[]).await;
+        let ex = ctx
+            .target
+            .send_as(paid(ctx), &Method::HEAD, Some(&payment.value), &[])
+            .await;
         match settlements(ctx, &payment.nonce) {
-            Some(0) => Outcome::pass(format!("HEAD answered {} and nothing settled", ex.describe())),
-            Some(n) => Outcome::fail("no settlement for a HEAD", format!("{n} settlement(s)")).with(&ex),
+            Some(0) => Outcome::pass(format!(
+                "HEAD answered {} and nothing settled",
+                ex.describe()
+            )),
+            Some(n) => {
+                Outcome::fail("no settlement for a HEAD", format!("{n} settlement(s)")).with(&ex)
+            }
             None => Outcome::unsupported("needs the facilitator journal"),
         }
     })
@@ -126,7 +231,10 @@ fn header_case(ctx: &Ctx) -> crate::catalogue::CheckFuture<'_> {
             Err(o) => return o,
         };
         let lower = ctx.target.dialect.payment_header().to_lowercase();
-        let ex = ctx.target.send(paid(ctx), None, &[(lower.as_str(), payment.value.as_str())]).await;
+        let ex = ctx
+            .target
+            .send(paid(ctx), None, &[(lower.as_str(), payment.value.as_str())])
+            .await;
         if ex.is_success() {
             Outcome::pass(format!("'{lower}' was read"))
         } else {
@@ -143,7 +251,11 @@ fn json_not_html(ctx: &Ctx) -> crate::catalogue::CheckFuture<'_> {
             .await;
         let ct = ex.header("content-type").unwrap_or("").to_lowercase();
         if ct.contains("text/html") {
-            Outcome::fail("a JSON answer to Accept: application/json", format!("content-type: {ct}")).with(&ex)
+            Outcome::fail(
+                "a JSON answer to Accept: application/json",
+                format!("content-type: {ct}"),
+            )
+            .with(&ex)
         } else {
             Outcome::pass(format!("content-type: {ct}"))
         }
@@ -152,8 +264,14 @@ fn json_not_html(ctx: &Ctx) -> crate::catalogue::CheckFuture<'_> {
 
 fn cors_expose(ctx: &Ctx) -> crate::catalogue::CheckFuture<'_> {
     Box::pin(async move {
-        let ex = ctx.target.send(paid(ctx), None, &[("Origin", "https://app.example")]).await;
-        let exposed = ex.header("access-control-expose-headers").unwrap_or("").to_lowercase();
+        let ex = ctx
+            .target
+            .send(paid(ctx), None, &[("Origin", "https://app.example")])
+            .await;
+        let exposed = ex
+            .header("access-control-expose-headers")
+            .unwrap_or("")
+            .to_lowercase();
         let missing: Vec<&str> = ["payment-required", "payment-response"]
             .into_iter()
             .filter(|h| !exposed.contains(h) && exposed.trim() != "*")
@@ -161,7 +279,11 @@ fn cors_expose(ctx: &Ctx) -> crate::catalogue::CheckFuture<'_> {
         if missing.is_empty() {
             Outcome::pass(format!("exposes: {exposed}"))
         } else {
-            Outcome::fail("PAYMENT-REQUIRED and PAYMENT-RESPONSE exposed", format!("expose-headers: '{exposed}'")).with(&ex)
+            Outcome::fail(
+                "PAYMENT-REQUIRED and PAYMENT-RESPONSE exposed",
+                format!("expose-headers: '{exposed}'"),
+            )
+            .with(&ex)
         }
     })
 }
@@ -172,7 +294,11 @@ fn fast_402(ctx: &Ctx) -> crate::catalogue::CheckFuture<'_> {
         if ex.elapsed <= FAST_402 {
             Outcome::pass(format!("{:.1} ms", ex.elapsed.as_secs_f64() * 1000.0))
         } else {
-            Outcome::fail(format!("a 402 within {} ms", FAST_402.as_millis()), format!("{} ms", ex.elapsed.as_millis())).with(&ex)
+            Outcome::fail(
+                format!("a 402 within {} ms", FAST_402.as_millis()),
+                format!("{} ms", ex.elapsed.as_millis()),
+            )
+            .with(&ex)
         }
     })
 }

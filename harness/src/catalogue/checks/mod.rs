@@ -86,12 +86,20 @@ fn facilitator(ctx: &Ctx) -> &MockFacilitator {
 /// A route's challenge, or the outcome that says why there is none to pay.
 async fn offer(ctx: &Ctx, route: &RouteSpec) -> Result<(Challenge, Exchange), Outcome> {
     ctx.target.challenge(route).await.map_err(|(e, ex)| {
-        Outcome::not_exercised(format!("{route} gave no readable challenge ({}; {e})", ex.describe())).with(&ex)
+        Outcome::not_exercised(format!(
+            "{route} gave no readable challenge ({}; {e})",
+            ex.describe()
+        ))
+        .with(&ex)
     })
 }
 
 /// A payment for a challenge, or the outcome that says why it cannot be made.
-fn pay(ctx: &Ctx, challenge: &Challenge, wrong: Option<&WrongPayment>) -> Result<PaymentHeader, Outcome> {
+fn pay(
+    ctx: &Ctx,
+    challenge: &Challenge,
+    wrong: Option<&WrongPayment>,
+) -> Result<PaymentHeader, Outcome> {
     ctx.target
         .pay(&ctx.payer, challenge, wrong)
         .map_err(|e| Outcome::not_exercised(format!("paycheck cannot pay this offer: {e}")))
@@ -109,7 +117,10 @@ struct Faults<'a>(&'a MockFacilitator);
 
 impl<'a> Faults<'a> {
     fn set(facilitator: &'a MockFacilitator, rules: &[&str]) -> Self {
-        let rules = rules.iter().map(|r| r.parse::<FaultRule>().expect("catalogue rules parse")).collect();
+        let rules = rules
+            .iter()
+            .map(|r| r.parse::<FaultRule>().expect("catalogue rules parse"))
+            .collect();
         facilitator.faults().set(rules);
         Faults(facilitator)
     }
@@ -123,7 +134,9 @@ impl Drop for Faults<'_> {
 
 /// How many times a payment was settled, when the facilitator is known.
 fn settlements(ctx: &Ctx, nonce: &str) -> Option<usize> {
-    ctx.facilitator.as_deref().map(|f| f.journal().settlements_of(nonce))
+    ctx.facilitator
+        .as_deref()
+        .map(|f| f.journal().settlements_of(nonce))
 }
 
 /// Markers of a stack trace or internal detail in a body.

@@ -16,19 +16,58 @@ pub(super) fn register(d: Dialect, out: &mut Vec<Check>) {
         source,
         needs,
     };
-    add(out, d, s("served", "a valid payment is served with a successful receipt", Level::Must,
-        "A successful paid request gets 200 with the settlement response (success: true) in the payment response header.",
-        transport(d), &[Need::Facilitator]), body(served));
-    add(out, d, s("verify-then-settle", "the payment is verified, then settled once", Level::Must,
-        "The server verifies the payment with the facilitator before serving, and settles it once after.",
-        "x402-specification-v2.md §2 (steps 4-6)", &[Need::Facilitator]), body(verify_then_settle));
-    add(out, d, s("no-settle-on-handler-failure", "a failing handler's payment is not settled", Level::Should,
-        "When the protected handler fails, the payment is not settled and the client is not charged.",
-        "x402 reference middleware (TS express: settle only after a successful handler); DESIGN.md", &[Need::Facilitator, Need::FailingRoute]),
-        body(no_settle_on_failure));
-    add(out, d, s("not-publicly-cacheable", "a paid answer is not publicly cacheable", Level::BestPractice,
-        "A paid response is marked no-store or private, so a shared cache never serves it to someone who did not pay.",
-        "operations practice (x402-conformance R17)", &[Need::Facilitator]), body(not_cacheable));
+    add(
+        out,
+        d,
+        s(
+            "served",
+            "a valid payment is served with a successful receipt",
+            Level::Must,
+            "A successful paid request gets 200 with the settlement response (success: true) in the payment response header.",
+            transport(d),
+            &[Need::Facilitator],
+        ),
+        body(served),
+    );
+    add(
+        out,
+        d,
+        s(
+            "verify-then-settle",
+            "the payment is verified, then settled once",
+            Level::Must,
+            "The server verifies the payment with the facilitator before serving, and settles it once after.",
+            "x402-specification-v2.md §2 (steps 4-6)",
+            &[Need::Facilitator],
+        ),
+        body(verify_then_settle),
+    );
+    add(
+        out,
+        d,
+        s(
+            "no-settle-on-handler-failure",
+            "a failing handler's payment is not settled",
+            Level::Should,
+            "When the protected handler fails, the payment is not settled and the client is not charged.",
+            "x402 reference middleware (TS express: settle only after a successful handler); DESIGN.md",
+            &[Need::Facilitator, Need::FailingRoute],
+        ),
+        body(no_settle_on_failure),
+    );
+    add(
+        out,
+        d,
+        s(
+            "not-publicly-cacheable",
+            "a paid answer is not publicly cacheable",
+            Level::BestPractice,
+            "A paid response is marked no-store or private, so a shared cache never serves it to someone who did not pay.",
+            "operations practice (x402-conformance R17)",
+            &[Need::Facilitator],
+        ),
+        body(not_cacheable),
+    );
 }
 
 fn served(ctx: &Ctx) -> CheckFuture<'_> {
@@ -37,7 +76,10 @@ fn served(ctx: &Ctx) -> CheckFuture<'_> {
             Ok(v) => v,
             Err(o) => return o,
         };
-        let ex = ctx.target.send(&ctx.target.paid[0], Some(&payment.value), &[]).await;
+        let ex = ctx
+            .target
+            .send(&ctx.target.paid[0], Some(&payment.value), &[])
+            .await;
         if !ex.is_success() {
             return Outcome::fail("2xx for a valid payment", ex.describe()).with(&ex);
         }
@@ -46,7 +88,9 @@ fn served(ctx: &Ctx) -> CheckFuture<'_> {
             return Outcome::fail(format!("a {name} header"), "none").with(&ex);
         };
         match decode_header::<SettlementResponse>(ctx.target.dialect, Mode::Strict, receipt) {
-            Ok(r) if r.value.success => Outcome::pass(format!("served with transaction {}", r.value.transaction)),
+            Ok(r) if r.value.success => {
+                Outcome::pass(format!("served with transaction {}", r.value.transaction))
+            }
             Ok(_) => Outcome::fail("success: true in the receipt", "success: false").with(&ex),
             Err(e) => Outcome::fail("a well-formed settlement response", e.to_string()).with(&ex),
         }
@@ -59,7 +103,10 @@ fn verify_then_settle(ctx: &Ctx) -> CheckFuture<'_> {
             Ok(v) => v,
             Err(o) => return o,
         };
-        let ex = ctx.target.send(&ctx.target.paid[0], Some(&payment.value), &[]).await;
+        let ex = ctx
+            .target
+            .send(&ctx.target.paid[0], Some(&payment.value), &[])
+            .await;
         let calls = facilitator(ctx).journal().calls_for_nonce(&payment.nonce);
         if calls == [Endpoint::Verify, Endpoint::Settle] {
             Outcome::pass("verify, then settle")
@@ -72,7 +119,11 @@ fn verify_then_settle(ctx: &Ctx) -> CheckFuture<'_> {
 
 fn no_settle_on_failure(ctx: &Ctx) -> CheckFuture<'_> {
     Box::pin(async move {
-        let route = ctx.target.failing.as_ref().expect("the runner checks needs");
+        let route = ctx
+            .target
+            .failing
+            .as_ref()
+            .expect("the runner checks needs");
         let (challenge, _) = match offer(ctx, route).await {
             Ok(v) => v,
             Err(o) => return o,
@@ -83,11 +134,19 @@ fn no_settle_on_failure(ctx: &Ctx) -> CheckFuture<'_> {
         };
         let ex = ctx.target.send(route, Some(&payment.value), &[]).await;
         if ex.is_success() {
-            return Outcome::not_exercised(format!("{route} did not fail ({}); name a request whose handler fails", ex.describe())).with(&ex);
+            return Outcome::not_exercised(format!(
+                "{route} did not fail ({}); name a request whose handler fails",
+                ex.describe()
+            ))
+            .with(&ex);
         }
         match settlements(ctx, &payment.nonce) {
             Some(0) => Outcome::pass(format!("{} and nothing settled", ex.describe())),
-            Some(n) => Outcome::fail("no settlement", format!("{n} settlement(s) while answering {}", ex.describe())).with(&ex),
+            Some(n) => Outcome::fail(
+                "no settlement",
+                format!("{n} settlement(s) while answering {}", ex.describe()),
+            )
+            .with(&ex),
             None => Outcome::unsupported("needs the facilitator journal"),
         }
     })
@@ -99,17 +158,29 @@ fn not_cacheable(ctx: &Ctx) -> CheckFuture<'_> {
             Ok(v) => v,
             Err(o) => return o,
         };
-        let ex = ctx.target.send(&ctx.target.paid[0], Some(&payment.value), &[]).await;
+        let ex = ctx
+            .target
+            .send(&ctx.target.paid[0], Some(&payment.value), &[])
+            .await;
         if !ex.is_success() {
-            return Outcome::not_exercised(format!("the valid payment was not served ({})", ex.describe())).with(&ex);
+            return Outcome::not_exercised(format!(
+                "the valid payment was not served ({})",
+                ex.describe()
+            ))
+            .with(&ex);
         }
         let cache = ex.header("cache-control").unwrap_or("").to_lowercase();
         let vary = ex.header("vary").unwrap_or("").to_lowercase();
         let payment_header = ctx.target.dialect.payment_header().to_lowercase();
-        if cache.contains("no-store") || cache.contains("private") || vary.contains(&payment_header) {
+        if cache.contains("no-store") || cache.contains("private") || vary.contains(&payment_header)
+        {
             Outcome::pass(format!("cache-control: {cache}"))
         } else {
-            Outcome::fail("Cache-Control no-store or private (or Vary on the payment header)", format!("cache-control: '{cache}'")).with(&ex)
+            Outcome::fail(
+                "Cache-Control no-store or private (or Vary on the payment header)",
+                format!("cache-control: '{cache}'"),
+            )
+            .with(&ex)
         }
     })
 }

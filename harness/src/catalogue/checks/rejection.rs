@@ -28,7 +28,10 @@ fn rule(w: &WrongPayment) -> (&'static str, &'static str) {
             "A payment outside its validAfter/validBefore window is refused.",
             "x402-specification-v2.md §6.1.2 (3), §10.1",
         ),
-        WrongPayment::ReusedNonce(_) => ("A reused nonce is refused.", "x402-specification-v2.md §10.1"),
+        WrongPayment::ReusedNonce(_) => (
+            "A reused nonce is refused.",
+            "x402-specification-v2.md §10.1",
+        ),
     }
 }
 
@@ -44,20 +47,30 @@ pub(super) fn register(d: Dialect, out: &mut Vec<Check>) {
             source,
             needs: &[],
         };
-        add(out, d, spec, body(move |ctx: &Ctx| {
-            let wrong = wrong.clone();
-            Box::pin(async move { refused(ctx, &wrong).await })
-        }));
+        add(
+            out,
+            d,
+            spec,
+            body(move |ctx: &Ctx| {
+                let wrong = wrong.clone();
+                Box::pin(async move { refused(ctx, &wrong).await })
+            }),
+        );
     }
-    add(out, d, Spec {
-        section: "rejection",
-        name: "reason-given".into(),
-        title: "a refusal says why".into(),
-        level: Level::BestPractice,
-        requirement: "A refused payment gets a 402 whose error names the reason.",
-        source: "x402-specification-v2.md §5.1.2 (error), §9 (reason codes)",
-        needs: &[],
-    }, body(|ctx: &Ctx| Box::pin(async move { reason_given(ctx).await })));
+    add(
+        out,
+        d,
+        Spec {
+            section: "rejection",
+            name: "reason-given".into(),
+            title: "a refusal says why".into(),
+            level: Level::BestPractice,
+            requirement: "A refused payment gets a 402 whose error names the reason.",
+            source: "x402-specification-v2.md §5.1.2 (error), §9 (reason codes)",
+            needs: &[],
+        },
+        body(|ctx: &Ctx| Box::pin(async move { reason_given(ctx).await })),
+    );
 }
 
 async fn refused(ctx: &Ctx, wrong: &WrongPayment) -> Outcome {
@@ -95,7 +108,10 @@ async fn reason_given(ctx: &Ctx) -> Outcome {
     if ex.status != 402 {
         return Outcome::not_exercised(format!("the underpayment got {}", ex.describe())).with(&ex);
     }
-    match ctx.target.read_challenge(&ex, crate::protocol::Mode::Lenient) {
+    match ctx
+        .target
+        .read_challenge(&ex, crate::protocol::Mode::Lenient)
+    {
         Ok(c) => match c.error() {
             Some(e) if !e.trim().is_empty() => Outcome::pass(format!("error: {e}")),
             _ => Outcome::fail("an error naming the reason", "no error").with(&ex),

@@ -14,15 +14,36 @@ pub(super) fn register(d: Dialect, out: &mut Vec<Check>) {
         source: "x402-specification-v2.md §10.1 (nonce uniqueness); scheme_exact_svm.md duplicate settlement",
         needs: &[Need::Facilitator],
     };
-    add(out, d, s("sequential", "a settled payment sent again is refused",
-        "A payment that was settled is not accepted a second time."),
-        body(|ctx: &Ctx| Box::pin(async move { sequential(ctx, false).await })));
-    add(out, d, s("interleaved", "a settled payment replayed after another payment is refused",
-        "A payment that was settled is not accepted again, also after other payments."),
-        body(|ctx: &Ctx| Box::pin(async move { sequential(ctx, true).await })));
-    add(out, d, s("concurrent", "eight concurrent copies of one payment succeed at most once",
-        "Concurrent copies of one payment are served and settled at most once."),
-        body(|ctx: &Ctx| Box::pin(async move { concurrent(ctx).await })));
+    add(
+        out,
+        d,
+        s(
+            "sequential",
+            "a settled payment sent again is refused",
+            "A payment that was settled is not accepted a second time.",
+        ),
+        body(|ctx: &Ctx| Box::pin(async move { sequential(ctx, false).await })),
+    );
+    add(
+        out,
+        d,
+        s(
+            "interleaved",
+            "a settled payment replayed after another payment is refused",
+            "A payment that was settled is not accepted again, also after other payments.",
+        ),
+        body(|ctx: &Ctx| Box::pin(async move { sequential(ctx, true).await })),
+    );
+    add(
+        out,
+        d,
+        s(
+            "concurrent",
+            "eight concurrent copies of one payment succeed at most once",
+            "Concurrent copies of one payment are served and settled at most once.",
+        ),
+        body(|ctx: &Ctx| Box::pin(async move { concurrent(ctx).await })),
+    );
 }
 
 async fn sequential(ctx: &Ctx, interleave: bool) -> Outcome {
@@ -33,7 +54,11 @@ async fn sequential(ctx: &Ctx, interleave: bool) -> Outcome {
     let route = &ctx.target.paid[0];
     let first = ctx.target.send(route, Some(&payment.value), &[]).await;
     if !first.is_success() {
-        return Outcome::not_exercised(format!("the first payment was not served ({})", first.describe())).with(&first);
+        return Outcome::not_exercised(format!(
+            "the first payment was not served ({})",
+            first.describe()
+        ))
+        .with(&first);
     }
     if interleave {
         let other = match pay(ctx, &challenge, None) {
@@ -45,7 +70,11 @@ async fn sequential(ctx: &Ctx, interleave: bool) -> Outcome {
     let replay = ctx.target.send(route, Some(&payment.value), &[]).await;
     let settled = facilitator(ctx).journal().settlements_of(&payment.nonce);
     if replay.is_success() || settled != 1 {
-        Outcome::fail("the replay refused and one settlement", format!("{}, {settled} settlement(s)", replay.describe())).with(&replay)
+        Outcome::fail(
+            "the replay refused and one settlement",
+            format!("{}, {settled} settlement(s)", replay.describe()),
+        )
+        .with(&replay)
     } else {
         Outcome::pass(format!("replay refused with {}", replay.describe()))
     }
@@ -67,7 +96,10 @@ async fn concurrent(ctx: &Ctx) -> Outcome {
         }
         Outcome::pass("one copy served, one settlement")
     } else {
-        let mut o = Outcome::fail("at most one copy served and one settlement", format!("{} served, {settled} settlement(s)", served.len()));
+        let mut o = Outcome::fail(
+            "at most one copy served and one settlement",
+            format!("{} served, {settled} settlement(s)", served.len()),
+        );
         for e in served.into_iter().take(2) {
             o = o.with(e);
         }

@@ -15,32 +15,95 @@ pub(super) fn register(d: Dialect, out: &mut Vec<Check>) {
         source,
         needs: &[],
     };
-    add(out, d, s("status", "an unpaid request gets HTTP 402", Level::Must,
-        "If no valid payment is attached, the server responds with status 402 Payment Required.",
-        transport(d)), body(status));
+    add(
+        out,
+        d,
+        s(
+            "status",
+            "an unpaid request gets HTTP 402",
+            Level::Must,
+            "If no valid payment is attached, the server responds with status 402 Payment Required.",
+            transport(d),
+        ),
+        body(status),
+    );
     let carrier = match d {
         Dialect::X402V1 => "The 402 response body is a JSON PaymentRequirementsResponse.",
-        _ => "The 402 response carries the PaymentRequired object, base64-encoded, in the PAYMENT-REQUIRED header.",
+        _ => {
+            "The 402 response carries the PaymentRequired object, base64-encoded, in the PAYMENT-REQUIRED header."
+        }
     };
-    add(out, d, s("requirements-present", "the 402 carries decodable requirements", Level::Must, carrier, transport(d)),
-        body(requirements_present));
-    add(out, d, s("requirements-schema", "the requirements match the schema and formats", Level::Must,
-        "PaymentRequired has the version, resource and a non-empty accepts list; each entry has scheme, network, an atomic-unit amount that fits uint256, asset, payTo and a positive maxTimeoutSeconds.",
-        match d { Dialect::X402V1 => "x402-specification-v1.md §5.1", _ => "x402-specification-v2.md §5.1.2" }),
-        body(requirements_schema));
+    add(
+        out,
+        d,
+        s(
+            "requirements-present",
+            "the 402 carries decodable requirements",
+            Level::Must,
+            carrier,
+            transport(d),
+        ),
+        body(requirements_present),
+    );
+    add(
+        out,
+        d,
+        s(
+            "requirements-schema",
+            "the requirements match the schema and formats",
+            Level::Must,
+            "PaymentRequired has the version, resource and a non-empty accepts list; each entry has scheme, network, an atomic-unit amount that fits uint256, asset, payTo and a positive maxTimeoutSeconds.",
+            match d {
+                Dialect::X402V1 => "x402-specification-v1.md §5.1",
+                _ => "x402-specification-v2.md §5.1.2",
+            },
+        ),
+        body(requirements_schema),
+    );
     if d != Dialect::X402V1 {
-        add(out, d, s("requirements-encoding", "the header is padded standard base64 of compact JSON", Level::Should,
-            "Header values use the standard base64 alphabet with padding, around compact JSON, as every example and reference SDK does.",
-            "x402 transports-v2/http.md examples; protocols.md §1.1"), body(requirements_encoding));
+        add(
+            out,
+            d,
+            s(
+                "requirements-encoding",
+                "the header is padded standard base64 of compact JSON",
+                Level::Should,
+                "Header values use the standard base64 alphabet with padding, around compact JSON, as every example and reference SDK does.",
+                "x402 transports-v2/http.md examples; protocols.md §1.1",
+            ),
+            body(requirements_encoding),
+        );
     }
-    add(out, d, s("error-reason", "the 402 says why payment is required", Level::BestPractice,
-        "The payment-required answer carries an error string saying why.",
-        match d { Dialect::X402V1 => "x402-specification-v1.md §5.1", _ => "x402-specification-v2.md §5.1.2 (error)" }),
-        body(error_reason));
-    add(out, d, s("resource-url", "the offer names the resource that was asked for", Level::Should,
-        "The resource URL in the requirements is the URL the client requested.",
-        match d { Dialect::X402V1 => "x402-specification-v1.md §5.1.2 (resource)", _ => "x402-specification-v2.md §5.1.2 (ResourceInfo.url)" }),
-        body(resource_url));
+    add(
+        out,
+        d,
+        s(
+            "error-reason",
+            "the 402 says why payment is required",
+            Level::BestPractice,
+            "The payment-required answer carries an error string saying why.",
+            match d {
+                Dialect::X402V1 => "x402-specification-v1.md §5.1",
+                _ => "x402-specification-v2.md §5.1.2 (error)",
+            },
+        ),
+        body(error_reason),
+    );
+    add(
+        out,
+        d,
+        s(
+            "resource-url",
+            "the offer names the resource that was asked for",
+            Level::Should,
+            "The resource URL in the requirements is the URL the client requested.",
+            match d {
+                Dialect::X402V1 => "x402-specification-v1.md §5.1.2 (resource)",
+                _ => "x402-specification-v2.md §5.1.2 (ResourceInfo.url)",
+            },
+        ),
+        body(resource_url),
+    );
 }
 
 fn status(ctx: &Ctx) -> crate::catalogue::CheckFuture<'_> {
@@ -51,7 +114,10 @@ fn status(ctx: &Ctx) -> crate::catalogue::CheckFuture<'_> {
                 return Outcome::fail(format!("402 for unpaid {route}"), ex.describe()).with(&ex);
             }
         }
-        Outcome::pass(format!("{} paid route(s) answer 402", ctx.target.paid.len()))
+        Outcome::pass(format!(
+            "{} paid route(s) answer 402",
+            ctx.target.paid.len()
+        ))
     })
 }
 
@@ -60,17 +126,29 @@ fn requirements_present(ctx: &Ctx) -> crate::catalogue::CheckFuture<'_> {
         let ex = ctx.target.send(paid(ctx), None, &[]).await;
         match ctx.target.read_challenge(&ex, Mode::Lenient) {
             Ok(_) => Outcome::pass("requirements decode"),
-            Err(ChallengeError::Missing(h)) => Outcome::fail(format!("a {h} header"), "none").with(&ex),
+            Err(ChallengeError::Missing(h)) => {
+                Outcome::fail(format!("a {h} header"), "none").with(&ex)
+            }
             Err(e) => Outcome::fail("decodable requirements", e.to_string()).with(&ex),
         }
     })
 }
 
-fn deviations_outcome(ctx: &Ctx, ex: &crate::target::Exchange, keep: impl Fn(&str) -> bool, what: &str) -> Outcome {
+fn deviations_outcome(
+    ctx: &Ctx,
+    ex: &crate::target::Exchange,
+    keep: impl Fn(&str) -> bool,
+    what: &str,
+) -> Outcome {
     match ctx.target.read_challenge(ex, Mode::Strict) {
         Ok(_) => Outcome::pass(format!("no {what} deviation")),
         Err(ChallengeError::Decode(e)) if !e.deviations().is_empty() => {
-            let found: Vec<String> = e.deviations().iter().filter(|d| keep(d.rule)).map(ToString::to_string).collect();
+            let found: Vec<String> = e
+                .deviations()
+                .iter()
+                .filter(|d| keep(d.rule))
+                .map(ToString::to_string)
+                .collect();
             if found.is_empty() {
                 Outcome::pass(format!("no {what} deviation"))
             } else {
@@ -120,14 +198,26 @@ fn resource_url(ctx: &Ctx) -> crate::catalogue::CheckFuture<'_> {
         };
         let url = match &c {
             crate::target::Challenge::V2(r) => r.resource.url.clone(),
-            crate::target::Challenge::V1(r) => r.accepts.first().map(|a| a.resource.clone()).unwrap_or_default(),
+            crate::target::Challenge::V1(r) => r
+                .accepts
+                .first()
+                .map(|a| a.resource.clone())
+                .unwrap_or_default(),
         };
-        let path = url.split("://").nth(1).and_then(|rest| rest.find('/').map(|i| &rest[i..])).unwrap_or("");
+        let path = url
+            .split("://")
+            .nth(1)
+            .and_then(|rest| rest.find('/').map(|i| &rest[i..]))
+            .unwrap_or("");
         let path = path.split('?').next().unwrap_or("");
         if path == route.path {
             Outcome::pass(format!("resource {url}"))
         } else {
-            Outcome::fail(format!("a resource URL whose path is {}", route.path), format!("'{url}'")).with(&ex)
+            Outcome::fail(
+                format!("a resource URL whose path is {}", route.path),
+                format!("'{url}'"),
+            )
+            .with(&ex)
         }
     })
 }

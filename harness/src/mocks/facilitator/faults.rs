@@ -57,7 +57,9 @@ impl FromStr for Fault {
             ("latency", d) => parse_duration(d).map(Fault::Latency),
             ("status", c) => match c.parse::<u16>() {
                 Ok(code @ 100..=599) => Ok(Fault::Status(code)),
-                _ => Err(format!("'{s}': status needs an HTTP code, as in status:503")),
+                _ => Err(format!(
+                    "'{s}': status needs an HTTP code, as in status:503"
+                )),
             },
             ("hang", "") => Ok(Fault::Hang),
             ("html502", "") => Ok(Fault::Html502),
@@ -86,9 +88,9 @@ pub struct FaultRule {
 impl FromStr for FaultRule {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (endpoint, rest) = s
-            .split_once('=')
-            .ok_or_else(|| format!("fault rule '{s}' needs ENDPOINT=FAULT, as in settle=pending"))?;
+        let (endpoint, rest) = s.split_once('=').ok_or_else(|| {
+            format!("fault rule '{s}' needs ENDPOINT=FAULT, as in settle=pending")
+        })?;
         let endpoint = match endpoint {
             "verify" => Some(Endpoint::Verify),
             "settle" => Some(Endpoint::Settle),
@@ -101,9 +103,10 @@ impl FromStr for FaultRule {
             }
         };
         let (fault, remaining) = match rest.rsplit_once('x') {
-            Some((f, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => {
-                (f, Some(n.parse::<u32>().map_err(|e| format!("'{s}': {e}"))?))
-            }
+            Some((f, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => (
+                f,
+                Some(n.parse::<u32>().map_err(|e| format!("'{s}': {e}"))?),
+            ),
             _ => (rest, None),
         };
         Ok(FaultRule {
@@ -179,19 +182,42 @@ mod tests {
 
     #[test]
     fn rules_parse_and_print_back() {
-        for text in ["settle=pending", "verify=status:503x2", "*=latency:250ms", "settle=hang"] {
+        for text in [
+            "settle=pending",
+            "verify=status:503x2",
+            "*=latency:250ms",
+            "settle=hang",
+        ] {
             assert_eq!(text.parse::<FaultRule>().unwrap().to_string(), text);
         }
-        assert!("settle".parse::<FaultRule>().unwrap_err().contains("ENDPOINT=FAULT"));
-        assert!("pay=hang".parse::<FaultRule>().unwrap_err().contains("unknown endpoint"));
-        assert!("settle=explode".parse::<FaultRule>().unwrap_err().contains("unknown fault"));
+        assert!(
+            "settle"
+                .parse::<FaultRule>()
+                .unwrap_err()
+                .contains("ENDPOINT=FAULT")
+        );
+        assert!(
+            "pay=hang"
+                .parse::<FaultRule>()
+                .unwrap_err()
+                .contains("unknown endpoint")
+        );
+        assert!(
+            "settle=explode"
+                .parse::<FaultRule>()
+                .unwrap_err()
+                .contains("unknown fault")
+        );
         assert!("settle=status:99".parse::<FaultRule>().is_err());
     }
 
     #[test]
     fn limited_rules_expire_and_the_first_match_wins() {
         let s = FaultSchedule::default();
-        s.set(vec!["settle=pendingx1".parse().unwrap(), "*=status:500".parse().unwrap()]);
+        s.set(vec![
+            "settle=pendingx1".parse().unwrap(),
+            "*=status:500".parse().unwrap(),
+        ]);
         assert_eq!(s.take(Endpoint::Settle), Some(Fault::Pending));
         assert_eq!(s.take(Endpoint::Settle), Some(Fault::Status(500)));
         assert_eq!(s.take(Endpoint::Verify), Some(Fault::Status(500)));

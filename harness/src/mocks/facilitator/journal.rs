@@ -136,14 +136,21 @@ impl Journal {
 
     /// How many calls reached `endpoint`.
     pub fn count(&self, endpoint: Endpoint) -> usize {
-        self.lock().iter().filter(|e| e.endpoint == endpoint).count()
+        self.lock()
+            .iter()
+            .filter(|e| e.endpoint == endpoint)
+            .count()
     }
 
     /// The endpoints called for one payment (by nonce), in order.
     pub fn calls_for_nonce(&self, nonce: &str) -> Vec<Endpoint> {
         self.lock()
             .iter()
-            .filter(|e| e.nonce.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(nonce)))
+            .filter(|e| {
+                e.nonce
+                    .as_deref()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(nonce))
+            })
             .map(|e| e.endpoint)
             .collect()
     }
@@ -152,7 +159,11 @@ impl Journal {
     pub fn settlements_of(&self, nonce: &str) -> usize {
         self.lock()
             .iter()
-            .filter(|e| e.nonce.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(nonce)))
+            .filter(|e| {
+                e.nonce
+                    .as_deref()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(nonce))
+            })
             .filter(|e| matches!(e.verdict, Verdict::Settled { .. }))
             .count()
     }

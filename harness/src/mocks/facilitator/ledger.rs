@@ -109,11 +109,18 @@ mod tests {
     #[test]
     fn a_nonce_settles_once_and_moves_the_value() {
         let ledger = Ledger::new(U256::from(100));
-        let (a, b, n) = (Address::repeat_byte(1), Address::repeat_byte(2), B256::repeat_byte(9));
+        let (a, b, n) = (
+            Address::repeat_byte(1),
+            Address::repeat_byte(2),
+            B256::repeat_byte(9),
+        );
         ledger.settle(a, b, n, U256::from(30)).unwrap();
         assert_eq!(ledger.balance(a), U256::from(70));
         assert_eq!(ledger.balance(b), U256::from(130));
-        assert_eq!(ledger.settle(a, b, n, U256::from(30)), Err(LedgerRefusal::NonceUsed));
+        assert_eq!(
+            ledger.settle(a, b, n, U256::from(30)),
+            Err(LedgerRefusal::NonceUsed)
+        );
         assert_eq!(
             ledger.settle(a, b, B256::repeat_byte(8), U256::from(71)),
             Err(LedgerRefusal::InsufficientFunds)

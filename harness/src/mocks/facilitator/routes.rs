@@ -33,14 +33,22 @@ pub(super) fn router(state: Arc<FacilitatorState>) -> Router {
         .route("/verify", post(verify_handler))
         .route("/settle", post(settle_handler))
         .route("/_paycheck/journal", get(journal))
-        .route("/_paycheck/faults", get(get_faults).put(put_faults).delete(delete_faults))
+        .route(
+            "/_paycheck/faults",
+            get(get_faults).put(put_faults).delete(delete_faults),
+        )
         .route("/_paycheck/reset", post(reset))
         .fallback(not_found)
         .with_state(state)
 }
 
 fn json_response(status: StatusCode, body: &Value) -> Response {
-    (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 async fn not_found() -> Response {
@@ -127,10 +135,17 @@ fn read_request(
     state: &FacilitatorState,
     endpoint: Endpoint,
     body: &Bytes,
-) -> Result<(Dialect, FacilitatorRequest, JournalEntry), Response> {
+) -> Result<(Dialect, FacilitatorRequest, JournalEntry), Box<Response>> {
     let json: Value = match serde_json::from_slice(body) {
         Ok(v) => v,
-        Err(e) => return Err(malformed(state, entry(endpoint, None, Value::Null), format!("body is not JSON: {e}"), Vec::new())),
+        Err(e) => {
+            return Err(Box::new(malformed(
+                state,
+                entry(endpoint, None, Value::Null),
+                format!("body is not JSON: {e}"),
+                Vec::new(),
+            )));
+        }
     };
     let dialect = detect_dialect(&json);
     let e = entry(endpoint, Some(dialect), json.clone());
@@ -138,17 +153,32 @@ fn read_request(
         Ok(decoded) => Ok((dialect, decoded.value, e)),
         Err(err) => {
             let devs = err.deviations().to_vec();
-            Err(malformed(state, e, format!("not a facilitator request: {err}"), devs))
+            Err(Box::new(malformed(
+                state,
+                e,
+                format!("not a facilitator request: {err}"),
+                devs,
+            )))
         }
     }
 }
 
-fn malformed(state: &FacilitatorState, mut e: JournalEntry, error: String, devs: Vec<Deviation>) -> Response {
+fn malformed(
+    state: &FacilitatorState,
+    mut e: JournalEntry,
+    error: String,
+    devs: Vec<Deviation>,
+) -> Response {
     e.status = 400;
-    e.verdict = Verdict::Malformed { error: error.clone() };
+    e.verdict = Verdict::Malformed {
+        error: error.clone(),
+    };
     e.deviations = devs;
     state.journal.record(e);
-    json_response(StatusCode::BAD_REQUEST, &json!({"error": "invalid_request", "details": error}))
+    json_response(
+        StatusCode::BAD_REQUEST,
+        &json!({"error": "invalid_request", "details": error}),
+    )
 }
 
 /// Applies a fault; `Some` is the response to send instead of the correct one.
@@ -161,7 +191,9 @@ async fn apply_fault(
     let name = fault.name();
     let answer = |e: &mut JournalEntry, status: StatusCode, resp: Response| {
         e.status = status.as_u16();
-        e.verdict = Verdict::Fault { fault: name.clone() };
+        e.verdict = Verdict::Fault {
+            fault: name.clone(),
+        };
         state.journal.record(e.clone());
         Some(resp)
     };
@@ -180,21 +212,40 @@ async fn apply_fault(
         }
         Fault::Status(code) => {
             let status = StatusCode::from_u16(*code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            answer(e, status, json_response(status, &json!({"error": format!("injected status {code}")})))
+            answer(
+                e,
+                status,
+                json_response(status, &json!({"error": format!("injected status {code}")})),
+            )
         }
         Fault::Html502 => {
             let html = "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>";
-            let resp = (StatusCode::BAD_GATEWAY, [(header::CONTENT_TYPE, "text/html")], html).into_response();
+            let resp = (
+                StatusCode::BAD_GATEWAY,
+                [(header::CONTENT_TYPE, "text/html")],
+                html,
+            )
+                .into_response();
             answer(e, StatusCode::BAD_GATEWAY, resp)
         }
         Fault::NonJson => {
-            let resp = (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], "this is not JSON").into_response();
+            let resp = (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json")],
+                "this is not JSON",
+            )
+                .into_response();
             answer(e, StatusCode::OK, resp)
         }
         Fault::Truncated => {
             let full = correct.to_string();
             let cut = full[..full.len() / 2].to_string();
-            let resp = (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], cut).into_response();
+            let resp = (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json")],
+                cut,
+            )
+                .into_response();
             answer(e, StatusCode::OK, resp)
         }
         // Settlement outcomes: only meaningful on /settle, handled there.
@@ -222,7 +273,7 @@ fn verify_response(result: &Result<super::verify::Approved, Refused>) -> VerifyR
 async fn verify_handler(State(state): Shared, body: Bytes) -> Response {
     let (dialect, request, mut e) = match read_request(&state, Endpoint::Verify, &body) {
         Ok(r) => r,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let result = read_payment(dialect, &request)
         .and_then(|p| verify(&p, &state.networks, &state.ledger, unix_now()));
@@ -234,7 +285,9 @@ async fn verify_handler(State(state): Shared, body: Bytes) -> Response {
     }
     e.verdict = match &result {
         Ok(_) => Verdict::Valid,
-        Err(r) => Verdict::Invalid { reason: r.reason.into() },
+        Err(r) => Verdict::Invalid {
+            reason: r.reason.into(),
+        },
     };
     state.journal.record(e);
     json_response(StatusCode::OK, &answer)
@@ -243,7 +296,7 @@ async fn verify_handler(State(state): Shared, body: Bytes) -> Response {
 async fn settle_handler(State(state): Shared, body: Bytes) -> Response {
     let (dialect, request, mut e) = match read_request(&state, Endpoint::Settle, &body) {
         Ok(r) => r,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let network = request
         .payment_requirements
@@ -251,32 +304,45 @@ async fn settle_handler(State(state): Shared, body: Bytes) -> Response {
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
-    let failed = |reason: &str, message: &str, payer: Option<String>, transaction: String| SettlementResponse {
-        success: false,
-        error_reason: Some(reason.to_string()),
-        error_message: Some(message.to_string()),
-        payer,
-        transaction,
-        network: network.clone(),
-        amount: None,
-        extensions: None,
+    let failed = |reason: &str, message: &str, payer: Option<String>, transaction: String| {
+        SettlementResponse {
+            success: false,
+            error_reason: Some(reason.to_string()),
+            error_message: Some(message.to_string()),
+            payer,
+            transaction,
+            network: network.clone(),
+            amount: None,
+            extensions: None,
+        }
     };
     let fault = state.faults.take(Endpoint::Settle);
     let verdict_payment = read_payment(dialect, &request)
         .and_then(|p| verify(&p, &state.networks, &state.ledger, unix_now()));
-    let payer = verdict_payment.as_ref().ok().map(|a| a.payer.to_checksum(None));
+    let payer = verdict_payment
+        .as_ref()
+        .ok()
+        .map(|a| a.payer.to_checksum(None));
     if let Some(f @ (Fault::SettleFailure | Fault::Pending)) = &fault {
         let (reason, tx) = match f {
-            Fault::Pending => (SETTLEMENT_PENDING, format!("{:#x}", alloy::primitives::B256::repeat_byte(0xee))),
+            Fault::Pending => (
+                SETTLEMENT_PENDING,
+                format!("{:#x}", alloy::primitives::B256::repeat_byte(0xee)),
+            ),
             _ => (UNEXPECTED_SETTLE_ERROR, String::new()),
         };
         let body = failed(reason, "injected settlement fault", payer, tx);
         e.verdict = Verdict::Fault { fault: f.name() };
         state.journal.record(e);
-        return json_response(StatusCode::OK, &serde_json::to_value(body).expect("serialises"));
+        return json_response(
+            StatusCode::OK,
+            &serde_json::to_value(body).expect("serialises"),
+        );
     }
     if let Some(f) = &fault {
-        let placeholder = serde_json::to_value(failed(UNEXPECTED_SETTLE_ERROR, "", None, String::new())).expect("serialises");
+        let placeholder =
+            serde_json::to_value(failed(UNEXPECTED_SETTLE_ERROR, "", None, String::new()))
+                .expect("serialises");
         if let Some(resp) = apply_fault(&state, f, &mut e, &placeholder).await {
             return resp;
         }
@@ -290,7 +356,9 @@ async fn settle_handler(State(state): Shared, body: Bytes) -> Response {
     });
     let body = match &settled {
         Ok((a, tx)) => {
-            e.verdict = Verdict::Settled { transaction: format!("{tx:#x}") };
+            e.verdict = Verdict::Settled {
+                transaction: format!("{tx:#x}"),
+            };
             SettlementResponse {
                 success: true,
                 error_reason: None,
@@ -303,20 +371,38 @@ async fn settle_handler(State(state): Shared, body: Bytes) -> Response {
             }
         }
         Err(r) => {
-            e.verdict = Verdict::Invalid { reason: r.reason.into() };
-            failed(r.reason, &r.message, r.payer.map(|p| p.to_checksum(None)), String::new())
+            e.verdict = Verdict::Invalid {
+                reason: r.reason.into(),
+            };
+            failed(
+                r.reason,
+                &r.message,
+                r.payer.map(|p| p.to_checksum(None)),
+                String::new(),
+            )
         }
     };
     state.journal.record(e);
-    json_response(StatusCode::OK, &serde_json::to_value(body).expect("serialises"))
+    json_response(
+        StatusCode::OK,
+        &serde_json::to_value(body).expect("serialises"),
+    )
 }
 
 async fn journal(State(state): Shared) -> Response {
-    json_response(StatusCode::OK, &serde_json::to_value(state.journal.entries()).expect("serialises"))
+    json_response(
+        StatusCode::OK,
+        &serde_json::to_value(state.journal.entries()).expect("serialises"),
+    )
 }
 
 async fn get_faults(State(state): Shared) -> Response {
-    let rules: Vec<String> = state.faults.rules().iter().map(ToString::to_string).collect();
+    let rules: Vec<String> = state
+        .faults
+        .rules()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     json_response(StatusCode::OK, &json!(rules))
 }
 
@@ -330,7 +416,11 @@ async fn put_faults(State(state): Shared, body: Bytes) -> Response {
             );
         }
     };
-    match texts.iter().map(|t| t.parse::<FaultRule>()).collect::<Result<Vec<_>, _>>() {
+    match texts
+        .iter()
+        .map(|t| t.parse::<FaultRule>())
+        .collect::<Result<Vec<_>, _>>()
+    {
         Ok(rules) => {
             state.faults.set(rules);
             json_response(StatusCode::OK, &json!(texts))

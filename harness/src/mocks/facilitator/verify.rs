@@ -20,6 +20,8 @@ use serde_json::Value;
 pub const VALID_BEFORE_BUFFER_SECS: u64 = 6;
 
 /// A payment read from a facilitator request, in its dialect's shapes.
+// One short-lived value per request: boxing would cost more than the size difference.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Payment {
     /// x402 v2 or t402.
@@ -88,7 +90,11 @@ pub fn read_payment(dialect: Dialect, request: &FacilitatorRequest) -> Result<Pa
     if request.x402_version != dialect.version() {
         return Err(refuse(
             INVALID_X402_VERSION,
-            format!("request version {} is not {}", request.x402_version, dialect.version()),
+            format!(
+                "request version {} is not {}",
+                request.x402_version,
+                dialect.version()
+            ),
         ));
     }
     let payload_version = request
@@ -156,7 +162,10 @@ pub fn verify(
             requirements: r,
         } => {
             let mismatch = (payload.accepted != *r).then(|| {
-                format!("accepted differs from the requirements{}", first_difference(&payload.accepted, r))
+                format!(
+                    "accepted differs from the requirements{}",
+                    first_difference(&payload.accepted, r)
+                )
             });
             let offer = Offer {
                 scheme: &r.scheme,
@@ -168,7 +177,12 @@ pub fn verify(
                 value_reason: VALUE_MISMATCH,
                 mismatch,
             };
-            (offer, &payload.accepted.scheme, &payload.accepted.network, &payload.payload)
+            (
+                offer,
+                &payload.accepted.scheme,
+                &payload.accepted.network,
+                &payload.payload,
+            )
         }
         Payment::V1 {
             payload,
@@ -187,12 +201,25 @@ pub fn verify(
             (offer, &payload.scheme, &payload.network, &payload.payload)
         }
     };
-    verify_exact(&offer, paid_scheme, paid_network, payload, networks, ledger, now)
+    verify_exact(
+        &offer,
+        paid_scheme,
+        paid_network,
+        payload,
+        networks,
+        ledger,
+        now,
+    )
 }
 
 fn first_difference(a: &PaymentRequirements, b: &PaymentRequirements) -> String {
-    let (a, b) = (serde_json::to_value(a).unwrap_or_default(), serde_json::to_value(b).unwrap_or_default());
-    let (Value::Object(a), Value::Object(b)) = (a, b) else { return String::new() };
+    let (a, b) = (
+        serde_json::to_value(a).unwrap_or_default(),
+        serde_json::to_value(b).unwrap_or_default(),
+    );
+    let (Value::Object(a), Value::Object(b)) = (a, b) else {
+        return String::new();
+    };
     let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
     keys.sort();
     keys.dedup();
@@ -212,27 +239,50 @@ fn verify_exact(
     now: u64,
 ) -> Result<Approved, Refused> {
     if offer.scheme != "exact" {
-        return Err(refuse(UNSUPPORTED_SCHEME, format!("scheme '{}' is not supported", offer.scheme)));
+        return Err(refuse(
+            UNSUPPORTED_SCHEME,
+            format!("scheme '{}' is not supported", offer.scheme),
+        ));
     }
     if paid_scheme != offer.scheme {
-        return Err(refuse(INVALID_SCHEME, format!("paid with '{paid_scheme}', required '{}'", offer.scheme)));
+        return Err(refuse(
+            INVALID_SCHEME,
+            format!("paid with '{paid_scheme}', required '{}'", offer.scheme),
+        ));
     }
     if !networks.supports(offer.network) {
-        return Err(refuse(INVALID_NETWORK, format!("network '{}' is not supported", offer.network)));
+        return Err(refuse(
+            INVALID_NETWORK,
+            format!("network '{}' is not supported", offer.network),
+        ));
     }
     if paid_network != offer.network {
-        return Err(refuse(INVALID_NETWORK, format!("paid on '{paid_network}', required '{}'", offer.network)));
+        return Err(refuse(
+            INVALID_NETWORK,
+            format!("paid on '{paid_network}', required '{}'", offer.network),
+        ));
     }
     if let Some(m) = &offer.mismatch {
         return Err(refuse(INVALID_PAYMENT_REQUIREMENTS, m.clone()));
     }
     let (name, version) = offer.name_version.ok_or_else(|| {
-        refuse(INVALID_PAYMENT_REQUIREMENTS, "extra.name and extra.version (the EIP-712 domain) are missing")
+        refuse(
+            INVALID_PAYMENT_REQUIREMENTS,
+            "extra.name and extra.version (the EIP-712 domain) are missing",
+        )
     })?;
-    let reqs = |field: &str, e: String| refuse(INVALID_PAYMENT_REQUIREMENTS, format!("{field}: {e}"));
-    let asset: Address = offer.asset.parse().map_err(|e: alloy::hex::FromHexError| reqs("asset", e.to_string()))?;
-    let pay_to: Address = offer.pay_to.parse().map_err(|e: alloy::hex::FromHexError| reqs("payTo", e.to_string()))?;
-    let amount = crate::protocol::amount::parse_atomic(offer.amount).map_err(|e| reqs("amount", e.to_string()))?;
+    let reqs =
+        |field: &str, e: String| refuse(INVALID_PAYMENT_REQUIREMENTS, format!("{field}: {e}"));
+    let asset: Address = offer
+        .asset
+        .parse()
+        .map_err(|e: alloy::hex::FromHexError| reqs("asset", e.to_string()))?;
+    let pay_to: Address = offer
+        .pay_to
+        .parse()
+        .map_err(|e: alloy::hex::FromHexError| reqs("payTo", e.to_string()))?;
+    let amount = crate::protocol::amount::parse_atomic(offer.amount)
+        .map_err(|e| reqs("amount", e.to_string()))?;
 
     let exact: ExactEvmPayload = serde_json::from_value(payload.clone())
         .map_err(|e| refuse(INVALID_PAYLOAD, format!("not an EIP-3009 payload: {e}")))?;
@@ -241,8 +291,8 @@ fn verify_exact(
         r.payer = Some(auth.from);
         r
     };
-    let signature = parse_signature(&exact.signature)
-        .map_err(|e| with_payer(refuse(INVALID_SIGNATURE, e)))?;
+    let signature =
+        parse_signature(&exact.signature).map_err(|e| with_payer(refuse(INVALID_SIGNATURE, e)))?;
     let domain = TokenDomain {
         name: name.to_string(),
         version: version.to_string(),
@@ -255,20 +305,32 @@ fn verify_exact(
     if signer != auth.from {
         return Err(with_payer(refuse(
             INVALID_SIGNATURE,
-            format!("signed by {signer}, not by authorization.from {}", auth.from),
+            format!(
+                "signed by {signer}, not by authorization.from {}",
+                auth.from
+            ),
         )));
     }
     if auth.to != pay_to {
-        return Err(with_payer(refuse(RECIPIENT_MISMATCH, format!("pays {} instead of {pay_to}", auth.to))));
+        return Err(with_payer(refuse(
+            RECIPIENT_MISMATCH,
+            format!("pays {} instead of {pay_to}", auth.to),
+        )));
     }
     if auth.validBefore < U256::from(now + VALID_BEFORE_BUFFER_SECS) {
         return Err(with_payer(refuse(
             VALID_BEFORE,
-            format!("validBefore {} is not at least {VALID_BEFORE_BUFFER_SECS} s after now ({now})", auth.validBefore),
+            format!(
+                "validBefore {} is not at least {VALID_BEFORE_BUFFER_SECS} s after now ({now})",
+                auth.validBefore
+            ),
         )));
     }
     if auth.validAfter > U256::from(now) {
-        return Err(with_payer(refuse(VALID_AFTER, format!("validAfter {} is after now ({now})", auth.validAfter))));
+        return Err(with_payer(refuse(
+            VALID_AFTER,
+            format!("validAfter {} is after now ({now})", auth.validAfter),
+        )));
     }
     if auth.value != amount {
         return Err(with_payer(refuse(
@@ -276,7 +338,9 @@ fn verify_exact(
             format!("value {} is not exactly the required {amount}", auth.value),
         )));
     }
-    ledger.check(auth.from, auth.nonce, auth.value).map_err(|r| with_payer(ledger_refusal(r)))?;
+    ledger
+        .check(auth.from, auth.nonce, auth.value)
+        .map_err(|r| with_payer(ledger_refusal(r)))?;
     Ok(Approved {
         payer: auth.from,
         to: auth.to,
@@ -292,7 +356,9 @@ pub fn ledger_refusal(refusal: LedgerRefusal) -> Refused {
             INVALID_TRANSACTION_STATE,
             "the authorization's nonce was already used",
         ),
-        LedgerRefusal::InsufficientFunds => refuse(INSUFFICIENT_FUNDS, "the payer's balance is below the value"),
+        LedgerRefusal::InsufficientFunds => {
+            refuse(INSUFFICIENT_FUNDS, "the payer's balance is below the value")
+        }
     }
 }
 

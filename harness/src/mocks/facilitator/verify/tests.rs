@@ -62,13 +62,29 @@ fn a_valid_payment_is_approved_in_both_versions() {
 #[test]
 fn each_wrong_payment_is_refused_with_its_reason() {
     let cases = [
-        (WrongPayment::WrongSigner, INVALID_SIGNATURE, INVALID_SIGNATURE),
-        (WrongPayment::BadSignature, INVALID_SIGNATURE, INVALID_SIGNATURE),
+        (
+            WrongPayment::WrongSigner,
+            INVALID_SIGNATURE,
+            INVALID_SIGNATURE,
+        ),
+        (
+            WrongPayment::BadSignature,
+            INVALID_SIGNATURE,
+            INVALID_SIGNATURE,
+        ),
         (WrongPayment::Underpaid, VALUE_MISMATCH, VALUE_V1),
         (WrongPayment::Overpaid, VALUE_MISMATCH, VALUE_V1),
-        (WrongPayment::WrongPayTo, RECIPIENT_MISMATCH, RECIPIENT_MISMATCH),
+        (
+            WrongPayment::WrongPayTo,
+            RECIPIENT_MISMATCH,
+            RECIPIENT_MISMATCH,
+        ),
         (WrongPayment::WrongNetwork, INVALID_NETWORK, INVALID_NETWORK),
-        (WrongPayment::WrongAsset, INVALID_PAYMENT_REQUIREMENTS, INVALID_SIGNATURE),
+        (
+            WrongPayment::WrongAsset,
+            INVALID_PAYMENT_REQUIREMENTS,
+            INVALID_SIGNATURE,
+        ),
         (WrongPayment::Expired, VALID_BEFORE, VALID_BEFORE),
         (WrongPayment::NotYetValid, VALID_AFTER, VALID_AFTER),
     ];
@@ -84,7 +100,9 @@ fn each_wrong_payment_is_refused_with_its_reason() {
 fn a_settled_nonce_is_refused_when_reused() {
     let ledger = rich();
     let first = check_v2(None, &ledger).unwrap();
-    ledger.settle(first.payer, first.to, first.nonce, first.value).unwrap();
+    ledger
+        .settle(first.payer, first.to, first.nonce, first.value)
+        .unwrap();
     let replay = check_v2(Some(&WrongPayment::ReusedNonce(first.nonce)), &ledger).unwrap_err();
     assert_eq!(replay.reason, INVALID_TRANSACTION_STATE);
 }
@@ -93,7 +111,10 @@ fn a_settled_nonce_is_refused_when_reused() {
 fn a_poor_payer_is_refused() {
     let ledger = rich();
     ledger.set_balance(Payer::test(0).address(), U256::from(9999));
-    assert_eq!(check_v2(None, &ledger).unwrap_err().reason, INSUFFICIENT_FUNDS);
+    assert_eq!(
+        check_v2(None, &ledger).unwrap_err().reason,
+        INSUFFICIENT_FUNDS
+    );
 }
 
 #[test]
@@ -103,21 +124,43 @@ fn an_unsupported_network_is_refused() {
         requirements: offer_v2(),
     };
     let none = Networks { caip2: vec![] };
-    assert_eq!(verify(&payment, &none, &rich(), unix_now()).unwrap_err().reason, INVALID_NETWORK);
+    assert_eq!(
+        verify(&payment, &none, &rich(), unix_now())
+            .unwrap_err()
+            .reason,
+        INVALID_NETWORK
+    );
 }
 
 #[test]
 fn the_six_second_buffer_applies_to_valid_before() {
     let payload = Payer::test(0).pay_v2(&offer_v2(), None, None).unwrap();
-    let before: u64 = payload.payload["authorization"]["validBefore"].as_str().unwrap().parse().unwrap();
+    let before: u64 = payload.payload["authorization"]["validBefore"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     let payment = Payment::V2 {
         payload,
         requirements: offer_v2(),
     };
     let ledger = rich();
     // At validBefore - 6 it still passes; one second later it is refused.
-    assert!(verify(&payment, &networks(), &ledger, before - VALID_BEFORE_BUFFER_SECS).is_ok());
-    let late = verify(&payment, &networks(), &ledger, before - VALID_BEFORE_BUFFER_SECS + 1);
+    assert!(
+        verify(
+            &payment,
+            &networks(),
+            &ledger,
+            before - VALID_BEFORE_BUFFER_SECS
+        )
+        .is_ok()
+    );
+    let late = verify(
+        &payment,
+        &networks(),
+        &ledger,
+        before - VALID_BEFORE_BUFFER_SECS + 1,
+    );
     assert_eq!(late.unwrap_err().reason, VALID_BEFORE);
 }
 
@@ -132,14 +175,26 @@ fn requests_are_read_strictly() {
     assert!(read_payment(Dialect::X402V2, &good).is_ok());
     let mut wrong_version = good.clone();
     wrong_version.x402_version = 1;
-    assert_eq!(read_payment(Dialect::X402V2, &wrong_version).unwrap_err().reason, INVALID_X402_VERSION);
+    assert_eq!(
+        read_payment(Dialect::X402V2, &wrong_version)
+            .unwrap_err()
+            .reason,
+        INVALID_X402_VERSION
+    );
     let mut number_amount = good.clone();
     number_amount.payment_requirements["amount"] = json!(10000);
     assert_eq!(
-        read_payment(Dialect::X402V2, &number_amount).unwrap_err().reason,
+        read_payment(Dialect::X402V2, &number_amount)
+            .unwrap_err()
+            .reason,
         INVALID_PAYMENT_REQUIREMENTS
     );
     let mut short_nonce = good;
     short_nonce.payment_payload["payload"]["authorization"]["nonce"] = json!("0x1234");
-    assert_eq!(read_payment(Dialect::X402V2, &short_nonce).unwrap_err().reason, INVALID_PAYLOAD);
+    assert_eq!(
+        read_payment(Dialect::X402V2, &short_nonce)
+            .unwrap_err()
+            .reason,
+        INVALID_PAYLOAD
+    );
 }

@@ -1,0 +1,22 @@
+# Recipes for paycheck. Get just with `pip install rust-just==1.59.0` (or `cargo install just`);
+# every recipe is a plain cargo command, so just is optional.
+
+# The main job: the whole conformance catalogue against the embedded servers.
+demo:
+    cargo run --release
+
+# The tests (the README's test command).
+test:
+    cargo test --workspace
+
+# Conformance against the embedded servers, one suite.
+conformance suite="x402-v2":
+    cargo run --release -- run --suite {{suite}}
+
+# Criterion benchmarks of signing, verification, codecs and schemas, pinned to one core.
+bench:
+    taskset -c 0 cargo bench --bench crypto
+
+# What CI runs.
+ci:
+    bash .ci/run
