@@ -114,6 +114,18 @@ pub async fn run_check(ctx: &Ctx, check: &Check, strict: bool) -> CheckResult {
     }
 }
 
+/// Runs `checks` one after another, handing each result to `on_result` as it is known.
+pub async fn run_suite(
+    ctx: &Ctx,
+    checks: &[Check],
+    strict: bool,
+    mut on_result: impl FnMut(CheckResult),
+) {
+    for check in checks {
+        on_result(run_check(ctx, check, strict).await);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

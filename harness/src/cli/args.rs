@@ -3,6 +3,7 @@
 use super::exit::EXIT_CODES_HELP;
 use crate::mocks::facilitator::faults::FaultRule;
 use crate::protocol::Dialect;
+use crate::reference::ReferenceFault;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -92,4 +93,7 @@ pub struct ServeReferenceArgs {
     /// Price of POST /compute in atomic units.
     #[arg(long, value_name = "N", default_value_t = 50_000)]
     pub compute_price: u64,
+    /// Serve a deliberately faulty build (for paycheck's own mutation tests).
+    #[arg(long, value_name = "NAME", hide = true)]
+    pub fault: Option<ReferenceFault>,
 }

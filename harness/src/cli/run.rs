@@ -3,21 +3,16 @@
 use super::args::RunArgs;
 use super::console;
 use super::{Exit, wait_for_stop};
-use crate::catalogue::runner::{CheckResult, Selection, run_check, select};
+use crate::catalogue::runner::{Selection, run_suite, select};
 use crate::catalogue::{Ctx, Status, catalogue};
-use crate::mocks::MockFacilitator;
 use crate::payer::keys::KEY_ENV_VAR;
 use crate::payer::{KeySource, Payer};
 use crate::protocol::Dialect;
-use crate::reference::{ReferenceConfig, ReferenceServer};
 use crate::report::{Report, SuiteReport};
-use crate::target::Target;
+use crate::target::embedded::Embedded;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// How long the embedded servers wait for a hanging facilitator: short, so the
-/// resilience checks take a second, not a minute.
-const EMBEDDED_FACILITATOR_TIMEOUT: Duration = Duration::from_millis(750);
 /// Every request of a check is bounded by this.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -101,7 +96,7 @@ pub(super) async fn run(args: RunArgs) -> Exit {
     finish(&args, &report)
 }
 
-/// Starts a mock facilitator and an embedded reference server, and runs one suite on it.
+/// Starts the embedded stack for one suite and runs the suite on it.
 async fn run_embedded_suite(
     dialect: Dialect,
     payer: Payer,
@@ -110,46 +105,33 @@ async fn run_embedded_suite(
     progress: &console::Progress,
 ) -> Result<(), String> {
     let checks = select(catalogue(dialect), selection)?;
-    let facilitator = Arc::new(
-        MockFacilitator::start_default()
-            .await
-            .map_err(|e| format!("mock facilitator: {e}"))?,
-    );
-    let mut config = ReferenceConfig::new(dialect, facilitator.url());
-    config.facilitator_timeout = EMBEDDED_FACILITATOR_TIMEOUT;
-    let server = ReferenceServer::start(config)
+    let embedded = Embedded::start(dialect, None)
         .await
-        .map_err(|e| format!("reference server: {e}"))?;
-    let mut target = Target::new(&server.url(), dialect, REQUEST_TIMEOUT);
-    target.paid = vec!["GET /premium".parse()?, "POST /compute {}".parse()?];
-    target.free = Some("GET /health".parse()?);
-    target.failing = Some("POST /compute {\"fail\":true}".parse()?);
+        .map_err(|e| format!("cannot start the embedded servers: {e}"))?;
     let ctx = Ctx {
-        target,
-        facilitator: Some(facilitator.clone()),
+        target: embedded.target(REQUEST_TIMEOUT),
+        facilitator: Some(embedded.facilitator.clone()),
         payer,
     };
     let index = {
         let mut all = collected.lock().unwrap_or_else(|e| e.into_inner());
         all.push(SuiteReport {
             suite: dialect.id().into(),
-            target: server.url(),
+            target: ctx.target.base_url.clone(),
             target_kind: "embedded".into(),
             results: Vec::new(),
         });
         all.len() - 1
     };
-    for check in &checks {
-        let result: CheckResult = run_check(&ctx, check, selection.strict).await;
+    run_suite(&ctx, &checks, selection.strict, |result| {
         progress.tick(&result);
         collected.lock().unwrap_or_else(|e| e.into_inner())[index]
             .results
             .push(result);
-    }
-    server.stop().await;
-    if let Ok(f) = Arc::try_unwrap(facilitator) {
-        f.stop().await;
-    }
+    })
+    .await;
+    drop(ctx);
+    embedded.stop().await;
     Ok(())
 }
 

@@ -27,6 +27,7 @@ pub(super) async fn serve_reference(args: ServeReferenceArgs) -> Exit {
     config.bind = SocketAddr::from(([127, 0, 0, 1], args.port));
     config.premium_price = args.premium_price;
     config.compute_price = args.compute_price;
+    config.fault = args.fault;
     let server = match ReferenceServer::start(config).await {
         Ok(s) => s,
         Err(e) => {

@@ -6,6 +6,7 @@
 //! runs and settled only after it succeeded; a `HEAD` is never charged.
 
 mod facilitator_client;
+pub mod faults;
 mod offers;
 mod paywall;
 mod routes;
@@ -16,6 +17,7 @@ use alloy::primitives::{Address, address};
 use std::net::SocketAddr;
 use std::time::Duration;
 
+pub use faults::ReferenceFault;
 pub use offers::{PaidRoute, paid_routes};
 
 /// The token the reference servers charge in: USDC on Base Sepolia (protocols.md §2.10).
@@ -52,6 +54,8 @@ pub struct ReferenceConfig {
     pub facilitator_timeout: Duration,
     /// Requests whose headers together exceed this many bytes get 431.
     pub max_header_bytes: usize,
+    /// A deliberately broken behaviour, for the mutation matrix; `None` is the correct server.
+    pub fault: Option<ReferenceFault>,
 }
 
 impl ReferenceConfig {
@@ -71,6 +75,7 @@ impl ReferenceConfig {
             max_timeout_seconds: 60,
             facilitator_timeout: Duration::from_secs(5),
             max_header_bytes: 16 * 1024,
+            fault: None,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! What the reference servers charge, and the offers they write for it.
 
 use super::ReferenceConfig;
+use super::faults::ReferenceFault;
 use crate::protocol::network::v1_name;
 use crate::protocol::v1::{PaymentRequiredV1, PaymentRequirementsV1};
 use crate::protocol::v2::{PaymentRequired, PaymentRequirements, ResourceInfo};
@@ -39,6 +40,15 @@ pub fn paid_routes(config: &ReferenceConfig) -> [PaidRoute; 2] {
     ]
 }
 
+/// The price as an atomic-unit string (a decimal under the `decimal-amount` fault).
+fn amount(config: &ReferenceConfig, route: &PaidRoute) -> String {
+    if config.fault == Some(ReferenceFault::DecimalAmount) {
+        format!("{}.00", route.price)
+    } else {
+        route.price.to_string()
+    }
+}
+
 fn extra(config: &ReferenceConfig) -> Value {
     json!({"name": config.token_name, "version": config.token_version})
 }
@@ -48,7 +58,7 @@ pub fn offer_v2(config: &ReferenceConfig, route: &PaidRoute) -> PaymentRequireme
     PaymentRequirements {
         scheme: "exact".into(),
         network: format!("eip155:{}", config.chain_id),
-        amount: route.price.to_string(),
+        amount: amount(config, route),
         asset: config.asset.to_checksum(None),
         pay_to: config.pay_to.to_checksum(None),
         max_timeout_seconds: config.max_timeout_seconds,
@@ -62,7 +72,7 @@ pub fn offer_v1(config: &ReferenceConfig, route: &PaidRoute, url: &str) -> Payme
     PaymentRequirementsV1 {
         scheme: "exact".into(),
         network: v1_name(config.chain_id).unwrap_or("base-sepolia").into(),
-        max_amount_required: route.price.to_string(),
+        max_amount_required: amount(config, route),
         asset: config.asset.to_checksum(None),
         pay_to: config.pay_to.to_checksum(None),
         resource: url.to_string(),
@@ -89,8 +99,9 @@ pub fn payment_required(
     config: &ReferenceConfig,
     route: &PaidRoute,
     url: &str,
-    error: &str,
+    error: Option<&str>,
 ) -> Value {
+    let error = error.filter(|e| !e.is_empty()).map(str::to_string);
     fn wire<T: Message>(d: Dialect, m: &T) -> Value {
         to_wire_json(d, m)
     }
@@ -99,7 +110,7 @@ pub fn payment_required(
             Dialect::X402V1,
             &PaymentRequiredV1 {
                 x402_version: 1,
-                error: Some(error.into()),
+                error,
                 accepts: vec![offer_v1(config, route, url)],
             },
         ),
@@ -107,7 +118,7 @@ pub fn payment_required(
             d,
             &PaymentRequired {
                 x402_version: 2,
-                error: Some(error.into()),
+                error,
                 resource: ResourceInfo {
                     url: url.into(),
                     description: Some(route.description.into()),

@@ -1,8 +1,10 @@
 //! The payment flow of a paid route: challenge, read the payment, verify, run the handler,
-//! settle, answer.
+//! settle, answer. The [`ReferenceFault`] hooks break one step each for the mutation matrix;
+//! with no fault the flow is the correct one.
 
 use super::ReferenceConfig;
 use super::facilitator_client::{FacilitatorClient, FacilitatorError};
+use super::faults::ReferenceFault;
 use super::offers::{PaidRoute, offer_json, payment_required};
 use crate::protocol::codec::encode_base64;
 use crate::protocol::facilitator::SettlementResponse;
@@ -13,7 +15,11 @@ use crate::protocol::{DecodeError, Dialect, Mode, decode_header, encode_header};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
 use serde_json::{Value, json};
+use std::collections::HashSet;
+use std::sync::Mutex;
+use std::time::Duration;
 
 /// What a paid handler produced: its status and JSON body.
 pub struct HandlerOutput {
@@ -29,6 +35,8 @@ pub struct Paywall {
     pub config: ReferenceConfig,
     /// Its facilitator client.
     pub facilitator: FacilitatorClient,
+    /// Payment headers served once (used only by the `replay-cache` fault).
+    pub served: Mutex<HashSet<String>>,
 }
 
 /// One paid request, as the paywall sees it.
@@ -50,19 +58,43 @@ fn json_response(status: StatusCode, body: &Value) -> Response {
         .into_response()
 }
 
+fn output_response(output: &HandlerOutput) -> Response {
+    json_response(output.status, &output.body)
+}
+
 /// The payment header errors a server may tolerate: encoding flavours and spaces, which
 /// change nothing about the payment itself.
 fn only_encoding_deviations(e: &DecodeError) -> bool {
-    let devs = e.deviations();
-    !devs.is_empty()
-        && devs
+    matches!(e, DecodeError::Deviations(_))
+        && e.deviations()
             .iter()
             .all(|d| d.rule.starts_with("base64.") || d.rule == "json.not-compact")
 }
 
 impl Paywall {
+    /// A paywall for `config`.
+    pub fn new(config: ReferenceConfig) -> Self {
+        let timeout = if config.fault == Some(ReferenceFault::NoTimeout) {
+            Duration::from_secs(60)
+        } else {
+            config.facilitator_timeout
+        };
+        Self {
+            facilitator: FacilitatorClient::new(&config.facilitator_url, timeout),
+            config,
+            served: Mutex::new(HashSet::new()),
+        }
+    }
+
+    fn has(&self, fault: ReferenceFault) -> bool {
+        self.config.fault == Some(fault)
+    }
+
     /// The resource URL as the client asked for it.
     fn resource_url(&self, headers: &HeaderMap, route: &PaidRoute) -> String {
+        if self.has(ReferenceFault::WrongResourceUrl) {
+            return "http://example.invalid/elsewhere".into();
+        }
         let host = headers
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())
@@ -72,8 +104,16 @@ impl Paywall {
 
     /// A challenge (402, or `status`) carrying the requirements and `error`.
     fn challenge(&self, status: StatusCode, url: &str, route: &PaidRoute, error: &str) -> Response {
+        let error = if self.has(ReferenceFault::NoError) {
+            None
+        } else {
+            Some(error)
+        };
         let required = payment_required(&self.config, route, url, error);
         let dialect = self.config.dialect;
+        if self.has(ReferenceFault::NoRequirements) {
+            return json_response(status, &json!({}));
+        }
         let mut response = match dialect {
             Dialect::X402V1 => json_response(status, &required),
             // The v2 body is the server's choice; the spec's example is `{}` for a 402.
@@ -85,13 +125,28 @@ impl Paywall {
             Dialect::T402 => json_response(status, &required),
         };
         if let Some(name) = dialect.required_header() {
-            let value = encode_base64(required.to_string().as_bytes());
+            let bytes = required.to_string();
+            let value = if self.has(ReferenceFault::UrlSafeBase64) {
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+            } else {
+                encode_base64(bytes.as_bytes())
+            };
             response.headers_mut().insert(
                 name,
                 HeaderValue::from_str(&value).expect("base64 is a valid header value"),
             );
         }
         response
+    }
+
+    /// A refusal: a challenge whose error says why (none under `silent-refusal`).
+    fn refusal(&self, url: &str, route: &PaidRoute, reason: &str) -> Response {
+        let reason = if self.has(ReferenceFault::SilentRefusal) {
+            ""
+        } else {
+            reason
+        };
+        self.challenge(StatusCode::PAYMENT_REQUIRED, url, route, reason)
     }
 
     fn with_settlement(&self, mut response: Response, settlement: &SettlementResponse) -> Response {
@@ -114,48 +169,88 @@ impl Paywall {
         let url = self.resource_url(request.headers, route);
         let payment = request.headers.get(dialect.payment_header());
         // A HEAD is never charged: it always gets the challenge.
-        let Some(payment) = payment.filter(|_| request.method != Method::HEAD) else {
-            let error = format!("{} header is required", dialect.payment_header());
-            return self.challenge(StatusCode::PAYMENT_REQUIRED, &url, route, &error);
+        let head_is_free = !self.has(ReferenceFault::HeadCharges);
+        let Some(payment) = payment.filter(|_| !(head_is_free && request.method == Method::HEAD))
+        else {
+            return self.unpaid(request.headers, &url, route, handler).await;
         };
         let Ok(payment) = payment.to_str() else {
             return self.malformed(&url, route, "the payment header is not ASCII");
         };
-        let offer = offer_json(&self.config, route, &url);
+        if self.has(ReferenceFault::ReplayCache) && self.lock_served().contains(payment) {
+            return output_response(&handler(request.body));
+        }
         let payload_json = match self.read_payment(payment) {
             Ok(json) => json,
             Err(e) => return self.malformed(&url, route, &e.to_string()),
         };
-        if !self.matches_offer(&payload_json, &offer) {
+        let offer = self.requirements(route, &url, &payload_json);
+        if !self.has(ReferenceFault::TrustClientOffer) && !self.matches_offer(&payload_json, &offer)
+        {
+            if self.has(ReferenceFault::ServeInvalid) {
+                return output_response(&handler(request.body));
+            }
             let error = format!(
                 "{INVALID_PAYMENT_REQUIREMENTS}: the payment does not match this route's offer"
             );
-            return self.challenge(StatusCode::PAYMENT_REQUIRED, &url, route, &error);
+            return self.refusal(&url, route, &error);
         }
         let body = json!({
             dialect.version_key(): dialect.version(),
             "paymentPayload": payload_json,
             "paymentRequirements": offer,
         });
-        match self.facilitator.verify(dialect, &body).await {
-            Ok(v) if v.is_valid => {}
-            Ok(v) => {
-                let reason = v.invalid_reason.unwrap_or_else(|| "payment_invalid".into());
-                return self.challenge(StatusCode::PAYMENT_REQUIRED, &url, route, &reason);
+        if !self.has(ReferenceFault::SkipVerify) {
+            match self.facilitator.verify(dialect, &body).await {
+                Ok(v) if v.is_valid => {}
+                Ok(_) if self.has(ReferenceFault::ServeInvalid) => {
+                    return output_response(&handler(request.body));
+                }
+                Ok(v) => {
+                    let reason = v.invalid_reason.unwrap_or_else(|| "payment_invalid".into());
+                    return self.refusal(&url, route, &reason);
+                }
+                Err(_) if self.has(ReferenceFault::FailOpen) => {
+                    return output_response(&handler(request.body));
+                }
+                Err(e) => return facilitator_failure(&e),
             }
-            Err(e) => return facilitator_failure(&e),
         }
+        let early_settlement = if self.has(ReferenceFault::SettleBeforeHandler) {
+            Some(self.facilitator.settle(dialect, &body).await)
+        } else {
+            None
+        };
         let output = handler(request.body);
         if !output.status.is_success() {
             // Nothing is settled when the handler fails.
-            return json_response(output.status, &output.body);
+            return output_response(&output);
         }
-        match self.facilitator.settle(dialect, &body).await {
+        if self.has(ReferenceFault::SkipSettle) {
+            return output_response(&output);
+        }
+        if self.has(ReferenceFault::ServeBeforeSettle) {
+            let facilitator = self.facilitator.clone();
+            tokio::spawn(async move {
+                let _ = facilitator.settle(dialect, &body).await;
+            });
+            return output_response(&output);
+        }
+        let settlement = match early_settlement {
+            Some(s) => s,
+            None => self.facilitator.settle(dialect, &body).await,
+        };
+        match settlement {
             Ok(s) if s.success => {
-                let mut response = json_response(output.status, &output.body);
-                response
-                    .headers_mut()
-                    .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                if self.has(ReferenceFault::ReplayCache) {
+                    self.lock_served().insert(payment.to_string());
+                }
+                let mut response = output_response(&output);
+                if !self.has(ReferenceFault::PublicCache) {
+                    response
+                        .headers_mut()
+                        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                }
                 self.with_settlement(response, &s)
             }
             Ok(s) => {
@@ -163,11 +258,49 @@ impl Paywall {
                     .error_reason
                     .clone()
                     .unwrap_or_else(|| "settlement_failed".into());
-                let response = self.challenge(StatusCode::PAYMENT_REQUIRED, &url, route, &reason);
+                let response = self.refusal(&url, route, &reason);
                 self.with_settlement(response, &s)
             }
             Err(e) => facilitator_failure(&e),
         }
+    }
+
+    fn lock_served(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.served.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The answer to a request without payment: the challenge.
+    async fn unpaid(
+        &self,
+        headers: &HeaderMap,
+        url: &str,
+        route: &PaidRoute,
+        handler: impl FnOnce(&Bytes) -> HandlerOutput,
+    ) -> Response {
+        if self.has(ReferenceFault::No402) {
+            return output_response(&handler(&Bytes::from_static(b"{}")));
+        }
+        if self.has(ReferenceFault::Slow402) {
+            tokio::time::sleep(Duration::from_millis(600)).await;
+        }
+        let browser = headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ua| ua.contains("Mozilla"));
+        if self.has(ReferenceFault::HtmlForBrowsers) && browser {
+            let page = "<html><body><h1>Payment required</h1></body></html>";
+            return (
+                StatusCode::PAYMENT_REQUIRED,
+                [(header::CONTENT_TYPE, "text/html")],
+                page,
+            )
+                .into_response();
+        }
+        let error = format!(
+            "{} header is required",
+            self.config.dialect.payment_header()
+        );
+        self.challenge(StatusCode::PAYMENT_REQUIRED, url, route, &error)
     }
 
     /// Decodes the payment header; returns the payload as wire JSON.
@@ -185,6 +318,27 @@ impl Paywall {
         }
     }
 
+    /// The requirements the payment is checked against: the server's own offer (under
+    /// `trust-client-offer`, what the client sent).
+    fn requirements(&self, route: &PaidRoute, url: &str, payload: &Value) -> Value {
+        let mut offer = offer_json(&self.config, route, url);
+        if self.has(ReferenceFault::TrustClientOffer) {
+            match self.config.dialect {
+                Dialect::X402V1 => {
+                    if let Some(value) = payload.pointer("/payload/authorization/value") {
+                        offer["maxAmountRequired"] = value.clone();
+                    }
+                }
+                _ => {
+                    if let Some(accepted) = payload.get("accepted") {
+                        offer = accepted.clone();
+                    }
+                }
+            }
+        }
+        offer
+    }
+
     /// v2 and t402: `accepted` must equal the offer (key order aside). v1: scheme and network.
     fn matches_offer(&self, payload: &Value, offer: &Value) -> bool {
         match self.config.dialect {
@@ -197,6 +351,12 @@ impl Paywall {
     }
 
     fn malformed(&self, url: &str, route: &PaidRoute, detail: &str) -> Response {
+        if self.has(ReferenceFault::Malformed500) {
+            let trace = format!(
+                "thread 'main' panicked at src/paywall.rs:42:7: invalid payment header: {detail}\nstack backtrace:\n   0: paywall::read_payment"
+            );
+            return (StatusCode::INTERNAL_SERVER_ERROR, trace).into_response();
+        }
         let error = format!("{INVALID_PAYLOAD}: {detail}");
         self.challenge(StatusCode::BAD_REQUEST, url, route, &error)
     }

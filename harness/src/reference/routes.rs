@@ -1,7 +1,7 @@
 //! The reference server's routes and the middleware around them.
 
 use super::ReferenceConfig;
-use super::facilitator_client::FacilitatorClient;
+use super::faults::ReferenceFault;
 use super::offers::{PaidRoute, paid_routes};
 use super::paywall::{HandlerOutput, PaidRequest, Paywall};
 use axum::Router;
@@ -36,14 +36,9 @@ fn json_response(status: StatusCode, body: &Value) -> Response {
 pub(super) fn router(config: ReferenceConfig) -> Router {
     let [premium, compute] = paid_routes(&config);
     let max_header_bytes = config.max_header_bytes;
+    let fault = config.fault;
     let app = Arc::new(App {
-        paywall: Paywall {
-            facilitator: FacilitatorClient::new(
-                &config.facilitator_url,
-                config.facilitator_timeout,
-            ),
-            config,
-        },
+        paywall: Paywall::new(config),
         premium,
         compute,
     });
@@ -62,8 +57,13 @@ pub(super) fn router(config: ReferenceConfig) -> Router {
             HeaderName::from_static("x-payment"),
         ])
         .expose_headers(payment_headers);
-    Router::new()
-        .route("/health", get(health))
+    let health_route = if fault == Some(ReferenceFault::PaidHealth) {
+        get(paid_health)
+    } else {
+        get(health)
+    };
+    let router = Router::new()
+        .route("/health", health_route)
         .route("/premium", get(premium_handler).head(premium_handler))
         .route("/compute", axum::routing::post(compute_handler))
         .fallback(not_found)
@@ -71,8 +71,12 @@ pub(super) fn router(config: ReferenceConfig) -> Router {
         .with_state(app)
         .layer(middleware::from_fn(move |req, next| {
             limit_headers(max_header_bytes, req, next)
-        }))
-        .layer(cors)
+        }));
+    if fault == Some(ReferenceFault::NoCors) {
+        router
+    } else {
+        router.layer(cors)
+    }
 }
 
 async fn limit_headers(max: usize, req: Request, next: Next) -> Response {
@@ -92,6 +96,13 @@ async fn limit_headers(max: usize, req: Request, next: Next) -> Response {
 
 async fn health() -> Response {
     json_response(StatusCode::OK, &json!({"status": "ok"}))
+}
+
+async fn paid_health() -> Response {
+    json_response(
+        StatusCode::PAYMENT_REQUIRED,
+        &json!({"error": "payment required"}),
+    )
 }
 
 async fn not_found() -> Response {

@@ -1,6 +1,7 @@
 //! The server under test and how checks talk to it: routes, an HTTP client that records
 //! every exchange, and payments for its offers.
 
+pub mod embedded;
 mod exchange;
 mod routes;
 

@@ -91,19 +91,6 @@ pub(super) fn register(d: Dialect, out: &mut Vec<Check>) {
         out,
         d,
         s(
-            "header-name-case",
-            "the payment header is read in any case",
-            Level::Must,
-            "HTTP header names are case-insensitive, so a lower-case payment header is read like the upper-case one.",
-            "RFC 9110 §5.1",
-            &[Need::Facilitator],
-        ),
-        body(header_case),
-    );
-    add(
-        out,
-        d,
-        s(
             "json-not-html",
             "an API client never gets HTML",
             Level::Should,
@@ -220,25 +207,6 @@ fn head_not_charged(ctx: &Ctx) -> crate::catalogue::CheckFuture<'_> {
                 Outcome::fail("no settlement for a HEAD", format!("{n} settlement(s)")).with(&ex)
             }
             None => Outcome::unsupported("needs the facilitator journal"),
-        }
-    })
-}
-
-fn header_case(ctx: &Ctx) -> crate::catalogue::CheckFuture<'_> {
-    Box::pin(async move {
-        let (_, payment) = match valid_payment(ctx).await {
-            Ok(v) => v,
-            Err(o) => return o,
-        };
-        let lower = ctx.target.dialect.payment_header().to_lowercase();
-        let ex = ctx
-            .target
-            .send(paid(ctx), None, &[(lower.as_str(), payment.value.as_str())])
-            .await;
-        if ex.is_success() {
-            Outcome::pass(format!("'{lower}' was read"))
-        } else {
-            Outcome::fail(format!("2xx with the payment in '{lower}'"), ex.describe()).with(&ex)
         }
     })
 }

@@ -1,6 +1,6 @@
 //! replay: a settled payment is never accepted again, sequentially, interleaved or raced.
 
-use super::{Spec, add, body, facilitator, pay, valid_payment};
+use super::{Faults, Spec, add, body, facilitator, pay, valid_payment};
 use crate::catalogue::{Check, Ctx, Level, Need, Outcome};
 use crate::protocol::Dialect;
 
@@ -86,6 +86,9 @@ async fn concurrent(ctx: &Ctx) -> Outcome {
         Err(o) => return o,
     };
     let route = &ctx.target.paid[0];
+    // A slow /settle widens the race window, as a real chain does: every copy arrives
+    // while the first settlement is still in flight.
+    let _slow = Faults::set(facilitator(ctx), &["settle=latency:200ms"]);
     let copies = (0..8).map(|_| ctx.target.send(route, Some(&payment.value), &[]));
     let results = futures::future::join_all(copies).await;
     let served: Vec<_> = results.iter().filter(|e| e.is_success()).collect();

@@ -1,0 +1,139 @@
+//! Faulty builds of the reference server, one broken behaviour each, so that every check
+//! of the catalogue is shown to catch something (the mutation matrix). Selected with the
+//! hidden `paycheck serve-reference --fault NAME`.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// One way the reference server can be built wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReferenceFault {
+    /// Unpaid requests are served (no 402).
+    No402,
+    /// The 402 carries no requirements (no header in v2/t402, an empty body in v1).
+    NoRequirements,
+    /// Offers write the amount as a decimal string (`"10000.00"`).
+    DecimalAmount,
+    /// The `PAYMENT-REQUIRED` header is URL-safe, unpadded base64.
+    UrlSafeBase64,
+    /// Challenges carry no `error`.
+    NoError,
+    /// `resource.url` names another resource.
+    WrongResourceUrl,
+    /// The payment is settled without being verified first.
+    SkipVerify,
+    /// The resource is served after verification, without settling.
+    SkipSettle,
+    /// The payment is settled before the handler runs (so a failing handler is charged).
+    SettleBeforeHandler,
+    /// Paid answers carry no `Cache-Control`.
+    PublicCache,
+    /// A payment that does not match the offer, or that the facilitator calls invalid, is
+    /// served anyway (without settling).
+    ServeInvalid,
+    /// Refusals carry no `error`.
+    SilentRefusal,
+    /// The requirements sent to the facilitator are the client's copy, not the server's.
+    TrustClientOffer,
+    /// A payment header seen before with success is served again without the facilitator.
+    ReplayCache,
+    /// The resource is served right after verification; settlement runs in the background
+    /// and its result is ignored.
+    ServeBeforeSettle,
+    /// A failed call to `/verify` serves the resource (fails open).
+    FailOpen,
+    /// Facilitator calls have no timeout worth the name (60 s).
+    NoTimeout,
+    /// Malformed payment headers get a 500 with a stack trace.
+    Malformed500,
+    /// A `HEAD` with a payment goes through the paid flow and is settled.
+    HeadCharges,
+    /// Requests from a browser user agent get an HTML page, whatever they accept.
+    HtmlForBrowsers,
+    /// No CORS headers.
+    NoCors,
+    /// The 402 takes 600 ms.
+    Slow402,
+    /// The health route asks for payment.
+    PaidHealth,
+}
+
+impl ReferenceFault {
+    /// Every faulty build.
+    pub const ALL: [ReferenceFault; 23] = [
+        ReferenceFault::No402,
+        ReferenceFault::NoRequirements,
+        ReferenceFault::DecimalAmount,
+        ReferenceFault::UrlSafeBase64,
+        ReferenceFault::NoError,
+        ReferenceFault::WrongResourceUrl,
+        ReferenceFault::SkipVerify,
+        ReferenceFault::SkipSettle,
+        ReferenceFault::SettleBeforeHandler,
+        ReferenceFault::PublicCache,
+        ReferenceFault::ServeInvalid,
+        ReferenceFault::SilentRefusal,
+        ReferenceFault::TrustClientOffer,
+        ReferenceFault::ReplayCache,
+        ReferenceFault::ServeBeforeSettle,
+        ReferenceFault::FailOpen,
+        ReferenceFault::NoTimeout,
+        ReferenceFault::Malformed500,
+        ReferenceFault::HeadCharges,
+        ReferenceFault::HtmlForBrowsers,
+        ReferenceFault::NoCors,
+        ReferenceFault::Slow402,
+        ReferenceFault::PaidHealth,
+    ];
+
+    /// The kebab-case name used with `--fault`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ReferenceFault::No402 => "no-402",
+            ReferenceFault::NoRequirements => "no-requirements",
+            ReferenceFault::DecimalAmount => "decimal-amount",
+            ReferenceFault::UrlSafeBase64 => "url-safe-base64",
+            ReferenceFault::NoError => "no-error",
+            ReferenceFault::WrongResourceUrl => "wrong-resource-url",
+            ReferenceFault::SkipVerify => "skip-verify",
+            ReferenceFault::SkipSettle => "skip-settle",
+            ReferenceFault::SettleBeforeHandler => "settle-before-handler",
+            ReferenceFault::PublicCache => "public-cache",
+            ReferenceFault::ServeInvalid => "serve-invalid",
+            ReferenceFault::SilentRefusal => "silent-refusal",
+            ReferenceFault::TrustClientOffer => "trust-client-offer",
+            ReferenceFault::ReplayCache => "replay-cache",
+            ReferenceFault::ServeBeforeSettle => "serve-before-settle",
+            ReferenceFault::FailOpen => "fail-open",
+            ReferenceFault::NoTimeout => "no-timeout",
+            ReferenceFault::Malformed500 => "malformed-500",
+            ReferenceFault::HeadCharges => "head-charges",
+            ReferenceFault::HtmlForBrowsers => "html-for-browsers",
+            ReferenceFault::NoCors => "no-cors",
+            ReferenceFault::Slow402 => "slow-402",
+            ReferenceFault::PaidHealth => "paid-health",
+        }
+    }
+}
+
+impl fmt::Display for ReferenceFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for ReferenceFault {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ReferenceFault::ALL
+            .into_iter()
+            .find(|f| f.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = ReferenceFault::ALL.iter().map(|f| f.name()).collect();
+                format!(
+                    "unknown reference fault '{s}': expected one of {}",
+                    names.join(", ")
+                )
+            })
+    }
+}
