@@ -15,59 +15,11 @@ use std::time::Duration;
 /// Requests in the matrix give up after this (the `no-timeout` build needs it to be short).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// The checks (SECTION/NAME) each faulty build must fail.
-fn intended(fault: ReferenceFault) -> &'static [&'static str] {
-    use ReferenceFault::*;
-    match fault {
-        No402 => &["http/402-signal/status"],
-        NoRequirements => &["http/402-signal/requirements-present"],
-        DecimalAmount => &["http/402-signal/requirements-schema"],
-        UrlSafeBase64 => &["http/402-signal/requirements-encoding"],
-        NoError => &["http/402-signal/error-reason"],
-        WrongResourceUrl => &["http/402-signal/resource-url"],
-        SkipVerify => &["payment/verify-then-settle"],
-        SkipSettle => &["payment/served"],
-        SettleBeforeHandler => &["payment/no-settle-on-handler-failure"],
-        PublicCache => &["payment/not-publicly-cacheable"],
-        ServeInvalid => &[
-            "rejection/wrong-signer",
-            "rejection/bad-signature",
-            "rejection/underpaid",
-            "rejection/overpaid",
-            "rejection/wrong-pay-to",
-            "rejection/wrong-network",
-            "rejection/wrong-asset",
-            "rejection/expired",
-            "rejection/not-yet-valid",
-        ],
-        SilentRefusal => &["rejection/reason-given"],
-        TrustClientOffer => &["binding/cheaper-route", "binding/edited-amount"],
-        ReplayCache => &["replay/sequential", "replay/interleaved"],
-        ServeBeforeSettle => &[
-            "replay/concurrent",
-            "resilience/settle-error",
-            "resilience/settle-html",
-            "resilience/settle-garbage",
-            "resilience/settle-truncated",
-            "resilience/settle-failure",
-            "resilience/settle-pending",
-            "resilience/settle-hang",
-        ],
-        FailOpen => &["resilience/verify-error", "resilience/verify-hang"],
-        NoTimeout => &["resilience/verify-hang"],
-        Malformed500 => &["http/hygiene/malformed-400", "http/hygiene/no-internals"],
-        HeadCharges => &["http/hygiene/head-not-charged"],
-        HtmlForBrowsers => &["http/hygiene/json-not-html"],
-        NoCors => &["http/hygiene/cors-expose"],
-        Slow402 => &["http/hygiene/fast-402"],
-        PaidHealth => &["http/hygiene/free-route"],
-    }
-}
-
 /// The intended checks of `fault` that exist in `dialect`'s catalogue, as full ids.
 fn intended_ids(dialect: Dialect, fault: ReferenceFault) -> Vec<String> {
     let ids: BTreeSet<String> = catalogue(dialect).into_iter().map(|c| c.id).collect();
-    intended(fault)
+    fault
+        .caught_by()
         .iter()
         .map(|name| format!("{}/{name}", dialect.id()))
         .filter(|id| ids.contains(id))

@@ -1,11 +1,14 @@
 //! Command-line flags.
 
 use super::exit::EXIT_CODES_HELP;
+use crate::duration::parse_duration;
 use crate::mocks::facilitator::faults::FaultRule;
 use crate::protocol::Dialect;
 use crate::reference::ReferenceFault;
+use crate::target::RouteSpec;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// paycheck: conformance and load testing for HTTP 402 payment servers (x402 v1 and v2, t402).
 ///
@@ -24,7 +27,11 @@ pub struct Cli {
 pub enum Command {
     /// Run the conformance catalogue (default: every suite, against the embedded servers).
     #[command(after_help = EXIT_CODES_HELP)]
-    Run(RunArgs),
+    Run(Box<RunArgs>),
+    /// List the checks: id, level and title.
+    List(ListArgs),
+    /// Show what one check requires, at which level, and where the requirement comes from.
+    Explain(ExplainArgs),
     /// Start the mock facilitator on loopback and serve until Ctrl-C.
     #[command(
         after_help = "Admin routes: GET /_paycheck/journal, PUT|DELETE /_paycheck/faults, POST /_paycheck/reset"
@@ -40,6 +47,37 @@ pub struct RunArgs {
     /// Suites to run (repeatable): x402-v2, x402-v1, t402. Default: all.
     #[arg(long = "suite", value_name = "SUITE")]
     pub suites: Vec<Dialect>,
+    /// Test the server at this loopback URL (paycheck does not start or stop it).
+    #[arg(long, value_name = "URL", conflicts_with = "spawn")]
+    pub target: Option<String>,
+    /// Start the server with this shell command, with PORT and FACILITATOR_URL (paycheck's
+    /// mock facilitator) in its environment; stop it at the end. Its output goes to
+    /// REPORT_DIR/server.log.
+    #[arg(long, value_name = "CMD")]
+    pub spawn: Option<String>,
+    /// A paid route, 'METHOD PATH [JSON BODY]' (repeatable; two with different prices
+    /// enable the binding checks). Needed with --target and --spawn.
+    #[arg(long = "paid", value_name = "ROUTE")]
+    pub paid: Vec<RouteSpec>,
+    /// A free route, 'METHOD PATH'.
+    #[arg(long, value_name = "ROUTE")]
+    pub free: Option<RouteSpec>,
+    /// A paid request whose handler fails, 'METHOD PATH [JSON BODY]'.
+    #[arg(long, value_name = "ROUTE")]
+    pub failing: Option<RouteSpec>,
+    /// With --target: the server already uses paycheck's mock facilitator, which paycheck
+    /// starts on --facilitator-port.
+    #[arg(long, requires = "target", requires = "facilitator_port")]
+    pub facilitator_wired: bool,
+    /// The port of paycheck's mock facilitator (default: a free one).
+    #[arg(long, value_name = "N")]
+    pub facilitator_port: Option<u16>,
+    /// Bound on every request of a check.
+    #[arg(long, value_name = "DUR", default_value = "10s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// How long a --spawn server may take to answer on its port.
+    #[arg(long, value_name = "DUR", default_value = "120s", value_parser = parse_duration)]
+    pub startup_timeout: Duration,
     /// Run only checks whose id matches this glob (repeatable), e.g. 'x402-v2/replay/*'.
     #[arg(long = "only", value_name = "GLOB")]
     pub only: Vec<String>,
@@ -93,7 +131,25 @@ pub struct ServeReferenceArgs {
     /// Price of POST /compute in atomic units.
     #[arg(long, value_name = "N", default_value_t = 50_000)]
     pub compute_price: u64,
+    /// How long a call to the facilitator may take before the request fails with 504.
+    #[arg(long, value_name = "DUR", default_value = "5s", value_parser = parse_duration)]
+    pub facilitator_timeout: Duration,
     /// Serve a deliberately faulty build (for paycheck's own mutation tests).
     #[arg(long, value_name = "NAME", hide = true)]
     pub fault: Option<ReferenceFault>,
+}
+
+/// Flags of `paycheck list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only these suites (repeatable).
+    #[arg(long = "suite", value_name = "SUITE")]
+    pub suites: Vec<Dialect>,
+}
+
+/// Flags of `paycheck explain`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The check id, as printed by `paycheck list`.
+    pub id: String,
 }

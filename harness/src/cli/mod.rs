@@ -1,6 +1,7 @@
 //! The `paycheck` command line: parses flags, runs a command, exits with a documented code.
 
 pub mod args;
+mod catalogue_cmds;
 mod console;
 pub mod exit;
 mod mocks;
@@ -26,8 +27,13 @@ pub fn main() -> Exit {
         }
     };
     runtime.block_on(async {
-        match cli.command.unwrap_or(Command::Run(RunArgs::default_run())) {
-            Command::Run(args) => run::run(args).await,
+        match cli
+            .command
+            .unwrap_or_else(|| Command::Run(Box::new(RunArgs::default_run())))
+        {
+            Command::Run(args) => run::run(*args).await,
+            Command::List(args) => catalogue_cmds::list(args),
+            Command::Explain(args) => catalogue_cmds::explain(args),
             Command::Mocks(args) => mocks::mocks(args).await,
             Command::ServeReference(args) => serve_reference::serve_reference(args).await,
         }

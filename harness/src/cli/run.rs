@@ -1,27 +1,31 @@
-//! `paycheck run`: the conformance catalogue against the embedded reference servers.
+//! `paycheck run`: the conformance catalogue against the embedded reference servers
+//! (default), a server paycheck spawns (`--spawn`), or one it is pointed at (`--target`).
 
 use super::args::RunArgs;
 use super::console;
 use super::{Exit, wait_for_stop};
 use crate::catalogue::runner::{Selection, run_suite, select};
 use crate::catalogue::{Ctx, Status, catalogue};
+use crate::mocks::{FacilitatorConfig, MockFacilitator};
 use crate::payer::keys::KEY_ENV_VAR;
 use crate::payer::{KeySource, Payer};
 use crate::protocol::Dialect;
 use crate::report::{Report, SuiteReport};
+use crate::target::Target;
 use crate::target::embedded::Embedded;
+use crate::target::spawn::Spawned;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Every request of a check is bounded by this.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-
 impl RunArgs {
-    /// The arguments of a bare `paycheck`: every suite, default report directory.
+    /// The arguments of a bare `paycheck`: every suite, embedded servers, default reports.
     pub fn default_run() -> Self {
         Self {
             report_dir: "reports/latest".into(),
             format: "text".into(),
+            timeout: Duration::from_secs(10),
+            startup_timeout: Duration::from_secs(120),
             ..Self::default()
         }
     }
@@ -29,6 +33,53 @@ impl RunArgs {
 
 /// The results so far, shared so that Ctrl-C can still write them.
 type Collected = Arc<Mutex<Vec<SuiteReport>>>;
+
+/// Everything a suite run needs besides its dialect.
+struct Plan<'a> {
+    args: &'a RunArgs,
+    selection: Selection,
+    key: KeySource,
+    collected: Collected,
+    progress: console::Progress,
+}
+
+impl Plan<'_> {
+    fn payer(&self) -> Payer {
+        Payer::from_source(self.key.clone(), self.args.allow_mainnet)
+            .expect("checked before the run")
+    }
+
+    /// Runs one suite on `ctx`, recording results as they come.
+    async fn run_on(&self, ctx: &Ctx, dialect: Dialect, kind: &str) -> Result<(), String> {
+        let checks = select(catalogue(dialect), &self.selection)?;
+        let index = {
+            let mut all = self.collected.lock().unwrap_or_else(|e| e.into_inner());
+            all.push(SuiteReport {
+                suite: dialect.id().into(),
+                target: ctx.target.base_url.clone(),
+                target_kind: kind.into(),
+                results: Vec::new(),
+            });
+            all.len() - 1
+        };
+        run_suite(ctx, &checks, self.selection.strict, |result| {
+            self.progress.tick(&result);
+            self.collected.lock().unwrap_or_else(|e| e.into_inner())[index]
+                .results
+                .push(result);
+        })
+        .await;
+        Ok(())
+    }
+
+    fn target(&self, base: &str, dialect: Dialect) -> Target {
+        let mut target = Target::new(base, dialect, self.args.timeout);
+        target.paid = self.args.paid.clone();
+        target.free = self.args.free.clone();
+        target.failing = self.args.failing.clone();
+        target
+    }
+}
 
 pub(super) async fn run(args: RunArgs) -> Exit {
     let suites = if args.suites.is_empty() {
@@ -41,8 +92,11 @@ pub(super) async fn run(args: RunArgs) -> Exit {
         exclude: args.exclude.clone(),
         strict: args.strict,
     };
-    // Refuse a bad glob before starting anything.
     if let Err(e) = select(catalogue(Dialect::X402V2), &selection) {
+        eprintln!("error: {e}");
+        return Exit::Usage;
+    }
+    if let Err(e) = check_target_flags(&args) {
         eprintln!("error: {e}");
         return Exit::Usage;
     }
@@ -55,10 +109,6 @@ pub(super) async fn run(args: RunArgs) -> Exit {
         eprintln!("error: --allow-mainnet: {e}");
         return Exit::Usage;
     }
-    let payer =
-        |_: Dialect| Payer::from_source(key.clone(), args.allow_mainnet).expect("checked above");
-    let started = Instant::now();
-    let collected: Collected = Arc::new(Mutex::new(Vec::new()));
     let total: usize = suites
         .iter()
         .map(|d| {
@@ -67,28 +117,32 @@ pub(super) async fn run(args: RunArgs) -> Exit {
                 .unwrap_or(0)
         })
         .sum();
-    let progress = console::Progress::new(total as u64, args.format == "text");
-    let work = futures::future::join_all(
-        suites
-            .iter()
-            .map(|d| run_embedded_suite(*d, payer(*d), &selection, &collected, &progress)),
-    );
-    let interrupted = tokio::select! {
-        results = work => {
-            if let Some(e) = results.into_iter().find_map(Result::err) {
-                progress.finish();
-                eprintln!("error: {e}");
-                return Exit::Internal;
-            }
-            false
-        }
-        _ = wait_for_stop() => true,
+    let plan = Plan {
+        args: &args,
+        selection,
+        key,
+        collected: Arc::new(Mutex::new(Vec::new())),
+        progress: console::Progress::new(total as u64, args.format == "text"),
     };
-    progress.finish();
-    let mut suites_done = collected.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    suites_done.sort_by_key(|s| suites.iter().position(|d| d.id() == s.suite));
+    let started = Instant::now();
+    let outcome = match (&args.spawn, &args.target) {
+        (Some(cmd), _) => run_spawned(&plan, &suites, cmd).await,
+        (None, Some(url)) => run_url(&plan, &suites, url).await,
+        (None, None) => run_embedded(&plan, &suites).await,
+    };
+    plan.progress.finish();
+    let interrupted = match outcome {
+        Ok(interrupted) => interrupted,
+        Err(exit) => return exit,
+    };
+    let mut done = plan
+        .collected
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    done.sort_by_key(|s| suites.iter().position(|d| d.id() == s.suite));
     let report = Report::new(
-        suites_done,
+        done,
         args.strict,
         interrupted,
         started.elapsed().as_secs_f64() * 1000.0,
@@ -96,43 +150,163 @@ pub(super) async fn run(args: RunArgs) -> Exit {
     finish(&args, &report)
 }
 
-/// Starts the embedded stack for one suite and runs the suite on it.
-async fn run_embedded_suite(
-    dialect: Dialect,
-    payer: Payer,
-    selection: &Selection,
-    collected: &Collected,
-    progress: &console::Progress,
-) -> Result<(), String> {
-    let checks = select(catalogue(dialect), selection)?;
-    let embedded = Embedded::start(dialect, None)
+/// Flags that only make sense together.
+fn check_target_flags(args: &RunArgs) -> Result<(), String> {
+    if (args.target.is_some() || args.spawn.is_some()) && args.paid.is_empty() {
+        return Err("name at least one paid route of your server: --paid 'GET /premium'".into());
+    }
+    if let Some(url) = &args.target {
+        let parsed = reqwest::Url::parse(url).map_err(|e| format!("--target '{url}': {e}"))?;
+        let host = parsed
+            .host_str()
+            .unwrap_or("")
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        let loopback = host == "localhost"
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        if !loopback {
+            return Err(format!(
+                "--target '{url}' is not a loopback address: paycheck tests servers on 127.0.0.1, ::1 or localhost only"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Waits for `work` unless Ctrl-C comes first; true when interrupted.
+async fn until_stopped<F: std::future::Future<Output = Result<(), String>>>(
+    work: F,
+) -> Result<bool, Exit> {
+    tokio::select! {
+        result = work => match result {
+            Ok(()) => Ok(false),
+            Err(e) => {
+                eprintln!("error: {e}");
+                Err(Exit::Internal)
+            }
+        },
+        _ = wait_for_stop() => Ok(true),
+    }
+}
+
+/// The embedded default: one reference server and mock facilitator per suite, side by side.
+async fn run_embedded(plan: &Plan<'_>, suites: &[Dialect]) -> Result<bool, Exit> {
+    let work = futures::future::join_all(suites.iter().map(|d| async move {
+        let embedded = Embedded::start(*d, None)
+            .await
+            .map_err(|e| format!("cannot start the embedded servers: {e}"))?;
+        let ctx = Ctx {
+            target: embedded.target(plan.args.timeout),
+            facilitator: Some(embedded.facilitator.clone()),
+            payer: plan.payer(),
+        };
+        let result = plan.run_on(&ctx, *d, "embedded").await;
+        drop(ctx);
+        embedded.stop().await;
+        result
+    }));
+    until_stopped(async {
+        work.await
+            .into_iter()
+            .collect::<Result<Vec<()>, String>>()
+            .map(|_| ())
+    })
+    .await
+}
+
+async fn start_facilitator(port: Option<u16>) -> Result<Arc<MockFacilitator>, Exit> {
+    let config = FacilitatorConfig {
+        bind: SocketAddr::from(([127, 0, 0, 1], port.unwrap_or(0))),
+        ..FacilitatorConfig::default()
+    };
+    MockFacilitator::start(config)
         .await
-        .map_err(|e| format!("cannot start the embedded servers: {e}"))?;
-    let ctx = Ctx {
-        target: embedded.target(REQUEST_TIMEOUT),
-        facilitator: Some(embedded.facilitator.clone()),
-        payer,
+        .map(Arc::new)
+        .map_err(|e| {
+            eprintln!(
+                "error: cannot start the mock facilitator on 127.0.0.1:{}: {e}",
+                port.unwrap_or(0)
+            );
+            Exit::Unreachable
+        })
+}
+
+/// `--spawn CMD`: mocks first, then the server, then the suites one after another.
+async fn run_spawned(plan: &Plan<'_>, suites: &[Dialect], command: &str) -> Result<bool, Exit> {
+    let facilitator = start_facilitator(plan.args.facilitator_port).await?;
+    let env = [("FACILITATOR_URL", facilitator.url())];
+    let log = plan.args.report_dir.join("server.log");
+    eprintln!(
+        "starting: {command} (PORT and FACILITATOR_URL set; output in {})",
+        log.display()
+    );
+    let server = match Spawned::start(command, &env, plan.args.startup_timeout, &log).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Err(Exit::Unreachable);
+        }
     };
-    let index = {
-        let mut all = collected.lock().unwrap_or_else(|e| e.into_inner());
-        all.push(SuiteReport {
-            suite: dialect.id().into(),
-            target: ctx.target.base_url.clone(),
-            target_kind: "embedded".into(),
-            results: Vec::new(),
-        });
-        all.len() - 1
-    };
-    run_suite(&ctx, &checks, selection.strict, |result| {
-        progress.tick(&result);
-        collected.lock().unwrap_or_else(|e| e.into_inner())[index]
-            .results
-            .push(result);
+    let url = server.url();
+    let result = until_stopped(async {
+        for d in suites {
+            let ctx = Ctx {
+                target: plan.target(&url, *d),
+                facilitator: Some(facilitator.clone()),
+                payer: plan.payer(),
+            };
+            plan.run_on(&ctx, *d, "spawned").await?;
+        }
+        Ok(())
     })
     .await;
-    drop(ctx);
-    embedded.stop().await;
-    Ok(())
+    server.stop().await;
+    if let Ok(f) = Arc::try_unwrap(facilitator) {
+        f.stop().await;
+    }
+    result
+}
+
+/// `--target URL`: a server paycheck does not control.
+async fn run_url(plan: &Plan<'_>, suites: &[Dialect], url: &str) -> Result<bool, Exit> {
+    let parsed = reqwest::Url::parse(url).expect("checked");
+    let addr = parsed
+        .socket_addrs(|| Some(80))
+        .ok()
+        .and_then(|a| a.into_iter().next());
+    let reachable = match addr {
+        Some(addr) => tokio::time::timeout(plan.args.timeout, tokio::net::TcpStream::connect(addr))
+            .await
+            .is_ok_and(|r| r.is_ok()),
+        None => false,
+    };
+    if !reachable {
+        eprintln!("error: cannot reach {url}: is the server running?");
+        return Err(Exit::Unreachable);
+    }
+    let facilitator = if plan.args.facilitator_wired {
+        Some(start_facilitator(plan.args.facilitator_port).await?)
+    } else {
+        None
+    };
+    let result = until_stopped(async {
+        for d in suites {
+            let ctx = Ctx {
+                target: plan.target(url, *d),
+                facilitator: facilitator.clone(),
+                payer: plan.payer(),
+            };
+            plan.run_on(&ctx, *d, "url").await?;
+        }
+        Ok(())
+    })
+    .await;
+    if let Some(f) = facilitator.and_then(|f| Arc::try_unwrap(f).ok()) {
+        f.stop().await;
+    }
+    result
 }
 
 /// Prints, writes the reports, and picks the exit code.

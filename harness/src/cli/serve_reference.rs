@@ -28,6 +28,7 @@ pub(super) async fn serve_reference(args: ServeReferenceArgs) -> Exit {
     config.premium_price = args.premium_price;
     config.compute_price = args.compute_price;
     config.fault = args.fault;
+    config.facilitator_timeout = args.facilitator_timeout;
     let server = match ReferenceServer::start(config).await {
         Ok(s) => s,
         Err(e) => {

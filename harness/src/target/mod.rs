@@ -4,6 +4,7 @@
 pub mod embedded;
 mod exchange;
 mod routes;
+pub mod spawn;
 
 pub use exchange::Exchange;
 pub use routes::RouteSpec;

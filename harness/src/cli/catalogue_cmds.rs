@@ -1,0 +1,45 @@
+//! `paycheck list` and `paycheck explain ID`.
+
+use super::Exit;
+use super::args::{ExplainArgs, ListArgs};
+use crate::catalogue::catalogue;
+use crate::protocol::Dialect;
+
+pub(super) fn list(args: ListArgs) -> Exit {
+    let suites = if args.suites.is_empty() {
+        Dialect::ALL.to_vec()
+    } else {
+        args.suites
+    };
+    for d in suites {
+        for c in catalogue(d) {
+            println!("{:<58} {:<13} {}", c.id, c.level.to_string(), c.title);
+        }
+    }
+    Exit::Ok
+}
+
+pub(super) fn explain(args: ExplainArgs) -> Exit {
+    let found = Dialect::ALL
+        .into_iter()
+        .flat_map(catalogue)
+        .find(|c| c.id == args.id);
+    let Some(c) = found else {
+        eprintln!(
+            "error: no check '{}'; `paycheck list` shows every id",
+            args.id
+        );
+        return Exit::Usage;
+    };
+    println!("{}\n  {}\n", c.id, c.title);
+    println!("level:       {}", c.level);
+    println!("requirement: {}", c.requirement);
+    println!("source:      {}", c.source);
+    if !c.needs.is_empty() {
+        println!("needs:");
+        for n in &c.needs {
+            println!("  - {}", n.how());
+        }
+    }
+    Exit::Ok
+}

@@ -1,0 +1,166 @@
+//! A server under test started by paycheck (`--spawn CMD`): run through the shell in its
+//! own process group with `PORT` and the mock URLs in its environment, waited for until
+//! its port answers, and stopped with all its children. Its output goes to a log file.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+use tokio::process::{Child, Command};
+
+/// How often readiness is probed while the server starts.
+const PROBE_INTERVAL: Duration = Duration::from_millis(100);
+/// How long a stopping server gets after SIGTERM before SIGKILL.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// Why a spawned server is not usable.
+#[derive(Debug, thiserror::Error)]
+pub enum SpawnError {
+    /// The shell could not be started.
+    #[error("cannot run '{command}': {error}")]
+    Start {
+        /// The command.
+        command: String,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// The command ended before its port answered.
+    #[error(
+        "'{command}' exited with {status} before port {port} answered; its last output:\n{output}"
+    )]
+    Exited {
+        /// The command.
+        command: String,
+        /// Its exit status.
+        status: String,
+        /// The port it was given.
+        port: u16,
+        /// The end of what it printed.
+        output: String,
+    },
+    /// The port did not answer in time.
+    #[error(
+        "'{command}' did not answer on port {port} within {waited:?}; does it listen on $PORT?"
+    )]
+    NotReady {
+        /// The command.
+        command: String,
+        /// The port it was given.
+        port: u16,
+        /// How long paycheck waited.
+        waited: Duration,
+    },
+}
+
+/// A running spawned server.
+#[derive(Debug)]
+pub struct Spawned {
+    child: Child,
+    /// The port it was told to listen on.
+    pub port: u16,
+    /// Where its output goes.
+    pub log: PathBuf,
+}
+
+/// A free port on 127.0.0.1, found by binding port 0 and letting go.
+pub fn free_port() -> std::io::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+impl Spawned {
+    /// Runs `command` through `sh -c` with `PORT` and `env` set, and waits until it accepts
+    /// connections on 127.0.0.1:PORT (at most `startup`).
+    pub async fn start(
+        command: &str,
+        env: &[(&str, String)],
+        startup: Duration,
+        log: &Path,
+    ) -> Result<Self, SpawnError> {
+        let start_error = |error| SpawnError::Start {
+            command: command.into(),
+            error,
+        };
+        let port = free_port().map_err(start_error)?;
+        if let Some(dir) = log.parent() {
+            std::fs::create_dir_all(dir).map_err(start_error)?;
+        }
+        let out = std::fs::File::create(log).map_err(start_error)?;
+        let err = out.try_clone().map_err(start_error)?;
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg(command)
+            .env("PORT", port.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(out))
+            .stderr(Stdio::from(err))
+            .process_group(0)
+            .kill_on_drop(true);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().map_err(start_error)?;
+        let mut spawned = Spawned {
+            child,
+            port,
+            log: log.to_path_buf(),
+        };
+        let started = Instant::now();
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        loop {
+            if tokio::net::TcpStream::connect(addr).await.is_ok() {
+                return Ok(spawned);
+            }
+            if let Ok(Some(status)) = spawned.child.try_wait() {
+                let output = spawned.tail_output();
+                return Err(SpawnError::Exited {
+                    command: command.into(),
+                    status: status.to_string(),
+                    port,
+                    output,
+                });
+            }
+            if started.elapsed() > startup {
+                spawned.stop().await;
+                return Err(SpawnError::NotReady {
+                    command: command.into(),
+                    port,
+                    waited: startup,
+                });
+            }
+            tokio::time::sleep(PROBE_INTERVAL).await;
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The last 20 lines the server printed.
+    pub fn tail_output(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(20)..].join("\n")
+    }
+
+    /// Stops the server and everything it started: SIGTERM to its process group, then
+    /// SIGKILL after a grace period.
+    pub async fn stop(mut self) {
+        let Some(pid) = self.child.id() else { return };
+        let group = -(pid as i32);
+        // SAFETY: kill(2) with a negative pid signals the process group paycheck created.
+        unsafe { libc::kill(group, libc::SIGTERM) };
+        if tokio::time::timeout(STOP_GRACE, self.child.wait())
+            .await
+            .is_err()
+        {
+            // SAFETY: as above.
+            unsafe { libc::kill(group, libc::SIGKILL) };
+            let _ = self.child.wait().await;
+        } else {
+            // The shell is gone; make sure nothing it started outlives it.
+            // SAFETY: as above.
+            unsafe { libc::kill(group, libc::SIGKILL) };
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! `paycheck run --spawn`: exits 0 on the correct reference server and 1 on every faulty
+//! build of it, naming the check that caught the fault; stops what it started.
+
+use paycheck::reference::ReferenceFault;
+use std::process::{Command, Output};
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_paycheck")
+}
+
+fn run_spawned(protocol: &str, fault: Option<ReferenceFault>, extra: &[&str]) -> Output {
+    let mut server = format!(
+        "{} serve-reference --protocol {protocol} --facilitator-timeout 750ms",
+        bin()
+    );
+    if let Some(f) = fault {
+        server.push_str(&format!(" --fault {f}"));
+    }
+    let dir = std::env::temp_dir().join(format!(
+        "paycheck-spawn-{protocol}-{}-{}",
+        fault.map_or("correct", ReferenceFault::name),
+        std::process::id()
+    ));
+    let out = Command::new(bin())
+        .args([
+            "run",
+            "--suite",
+            protocol,
+            "--spawn",
+            &server,
+            "--timeout",
+            "3s",
+        ])
+        .args([
+            "--paid",
+            "GET /premium",
+            "--paid",
+            "POST /compute {}",
+            "--free",
+            "GET /health",
+        ])
+        .args([
+            "--failing",
+            r#"POST /compute {"fail":true}"#,
+            "--strict",
+            "--report-dir",
+        ])
+        .arg(&dir)
+        .args(extra)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    out
+}
+
+#[test]
+fn the_correct_reference_passes_through_spawn() {
+    let out = run_spawned("x402-v2", None, &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("0 failed") && stdout.contains("(http://127.0.0.1:"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn every_faulty_build_exits_1_naming_its_check() {
+    let faults: Vec<ReferenceFault> = ReferenceFault::ALL.to_vec();
+    let results: Vec<(ReferenceFault, Output)> = std::thread::scope(|s| {
+        let handles: Vec<_> = faults
+            .chunks(6)
+            .map(|chunk| {
+                s.spawn(move || {
+                    chunk
+                        .iter()
+                        .map(|f| {
+                            let only: Vec<String> = f
+                                .caught_by()
+                                .iter()
+                                .map(|c| format!("x402-v2/{c}"))
+                                .collect();
+                            let mut extra = Vec::new();
+                            for id in &only {
+                                extra.push("--only");
+                                extra.push(id.as_str());
+                            }
+                            (*f, run_spawned("x402-v2", Some(*f), &extra))
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    for (fault, out) in results {
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{fault}: {stdout}");
+        let first = fault.caught_by()[0].rsplit('/').next().unwrap();
+        assert!(
+            stdout.contains(&format!("✘ {first}:")),
+            "{fault} not named: {stdout}"
+        );
+    }
+}
+
+#[test]
+fn a_server_that_exits_at_once_is_exit_3_with_its_output() {
+    let out = Command::new(bin())
+        .args([
+            "run",
+            "--suite",
+            "x402-v2",
+            "--spawn",
+            "echo listening nowhere; exit 7",
+            "--paid",
+            "GET /premium",
+        ])
+        .args(["--report-dir"])
+        .arg(std::env::temp_dir().join(format!("paycheck-spawn-exit-{}", std::process::id())))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("listening nowhere") && stderr.contains("exit status: 7"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn target_without_paid_routes_or_off_loopback_is_a_usage_error() {
+    let out = Command::new(bin())
+        .args(["run", "--target", "http://127.0.0.1:9"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--paid"));
+    let out = Command::new(bin())
+        .args(["run", "--target", "http://192.0.2.1:80", "--paid", "GET /x"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("loopback"));
+}
+
+#[test]
+fn an_unreachable_target_is_exit_3() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = Command::new(bin())
+        .args([
+            "run",
+            "--target",
+            &format!("http://127.0.0.1:{port}"),
+            "--paid",
+            "GET /premium",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+}
