@@ -1,15 +1,39 @@
-//! Reports of a run: `report.json` (versioned), `junit.xml` (one testcase per check) and
-//! `summary.md`, written atomically into the report directory.
+//! Reports of a run, written atomically into the report directory: `report.json`
+//! (versioned; schema in `schemas/report.schema.json`), `junit.xml` (one testcase per
+//! check), `summary.md`, `report.sarif` (SARIF 2.1.0) and `report.html` (request and
+//! response shown for every check that did not pass).
 
 mod atomic;
+mod html;
 mod junit;
 mod markdown;
+mod sarif;
 
 use crate::catalogue::Status;
 use crate::catalogue::runner::CheckResult;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+/// Renders `summary.md`.
+pub fn render_markdown(report: &Report) -> String {
+    markdown::render(report)
+}
+
+/// Renders `junit.xml`.
+pub fn render_junit(report: &Report) -> String {
+    junit::render(report)
+}
+
+/// Renders `report.sarif`.
+pub fn render_sarif(report: &Report) -> String {
+    sarif::render(report)
+}
+
+/// Renders `report.html`.
+pub fn render_html(report: &Report) -> String {
+    html::render(report)
+}
 
 /// The format version of `report.json`.
 pub const REPORT_VERSION: &str = "paycheck-report/1";
@@ -84,6 +108,8 @@ impl Report {
             ),
             ("junit.xml", junit::render(self)),
             ("summary.md", markdown::render(self)),
+            ("report.sarif", sarif::render(self)),
+            ("report.html", html::render(self)),
         ];
         let mut written = Vec::new();
         for (name, text) in files {

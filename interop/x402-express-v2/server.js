@@ -1,0 +1,69 @@
+// x402 v2 Express server built on the reference SDK (@x402/express + @x402/core + @x402/evm).
+// Used as a `paycheck run --spawn` target: listens on 127.0.0.1:$PORT and uses the
+// facilitator at $FACILITATOR_URL (paycheck's mock facilitator).
+"use strict";
+
+const express = require("express");
+const { paymentMiddleware, x402ResourceServer } = require("@x402/express");
+const { HTTPFacilitatorClient } = require("@x402/core/server");
+const { ExactEvmScheme } = require("@x402/evm/exact/server");
+
+const PORT = Number(process.env.PORT || 4021);
+const FACILITATOR_URL = process.env.FACILITATOR_URL;
+if (!FACILITATOR_URL) {
+  console.error("FACILITATOR_URL is not set");
+  process.exit(2);
+}
+
+const NETWORK = "eip155:84532"; // base-sepolia, CAIP-2
+const PAY_TO = "0x209693Bc6afc0C5328bA36FaF03C514EF312287C";
+
+const facilitatorClient = new HTTPFacilitatorClient({ url: FACILITATOR_URL });
+const resourceServer = new x402ResourceServer(facilitatorClient).register(
+  NETWORK,
+  new ExactEvmScheme(),
+);
+
+const routes = {
+  "GET /premium": {
+    accepts: { scheme: "exact", price: "$0.01", network: NETWORK, payTo: PAY_TO },
+    description: "Premium content",
+    mimeType: "application/json",
+  },
+  "POST /compute": {
+    accepts: { scheme: "exact", price: "$0.05", network: NETWORK, payTo: PAY_TO },
+    description: "Paid computation",
+    mimeType: "application/json",
+  },
+};
+
+const app = express();
+app.use(express.json());
+app.use(paymentMiddleware(routes, resourceServer));
+
+app.get("/health", (_req, res) => {
+  res.json({ ok: true });
+});
+
+app.get("/premium", (_req, res) => {
+  res.json({ content: "premium", served: new Date().toISOString() });
+});
+
+app.post("/compute", (req, res) => {
+  if (req.body && req.body.fail === true) {
+    res.status(500).json({ error: "computation failed" });
+    return;
+  }
+  res.json({ result: 42 });
+});
+
+const server = app.listen(PORT, "127.0.0.1", () => {
+  console.log(`x402-express-v2 listening on http://127.0.0.1:${PORT} (facilitator ${FACILITATOR_URL})`);
+});
+
+function shutdown() {
+  server.close(() => process.exit(0));
+  setTimeout(() => process.exit(0), 1000).unref();
+}
+process.on("SIGTERM", shutdown);
+process.on("SIGINT", shutdown);
