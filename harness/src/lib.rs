@@ -16,5 +16,6 @@ pub mod payer;
 pub mod protocol;
 pub mod reference;
 pub mod report;
+pub mod scenario;
 pub mod serve;
 pub mod target;

@@ -227,3 +227,50 @@ fn allow_mainnet_without_a_key_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("PAYCHECK_PRIVATE_KEY"));
 }
+
+#[test]
+fn a_scenario_file_with_a_mistake_is_exit_2_with_its_position() {
+    let dir = temp_dir("scenario");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("bad.toml");
+    std::fs::write(
+        &file,
+        "id = \"mine/check\"\nsuites = [\"x402-v2\"]\ntitle = \"t\"\nlevel = \"MUST\"\nrequirement = \"r\"\nsource = \"s\"\n\n[[step]]\nname = \"a\"\nrequest = { route = \"paid\" }\nexpect = { status = 402, colour = \"red\" }\n",
+    )
+    .unwrap();
+    let out = paycheck()
+        .args(["run", "--scenario"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("bad.toml:11:"), "{stderr}");
+    assert!(stderr.contains("colour"), "{stderr}");
+
+    std::fs::write(
+        &file,
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .replace(", colour = \"red\"", ""),
+    )
+    .unwrap();
+    let out = paycheck()
+        .args([
+            "run",
+            "--suite",
+            "x402-v2",
+            "--only",
+            "x402-v2/mine/*",
+            "--scenario",
+        ])
+        .arg(&file)
+        .arg("--report-dir")
+        .arg(dir.join("reports"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("1 passed"), "{stdout}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -18,7 +18,13 @@ if (!FACILITATOR_URL) {
 const NETWORK = "eip155:84532"; // base-sepolia, CAIP-2
 const PAY_TO = "0x209693Bc6afc0C5328bA36FaF03C514EF312287C";
 
-const facilitatorClient = new HTTPFacilitatorClient({ url: FACILITATOR_URL });
+// The SDK bounds each facilitator call (timeoutMs, default 90000 ms). Left at the SDK
+// default unless FACILITATOR_TIMEOUT_MS is set, so paycheck sees the SDK as shipped.
+const facilitatorConfig = { url: FACILITATOR_URL };
+if (process.env.FACILITATOR_TIMEOUT_MS) {
+  facilitatorConfig.timeoutMs = Number(process.env.FACILITATOR_TIMEOUT_MS);
+}
+const facilitatorClient = new HTTPFacilitatorClient(facilitatorConfig);
 const resourceServer = new x402ResourceServer(facilitatorClient).register(
   NETWORK,
   new ExactEvmScheme(),

@@ -96,15 +96,15 @@ pub struct Check {
     /// Stable id, `SUITE/SECTION/NAME`.
     pub id: String,
     /// The section, for grouping.
-    pub section: &'static str,
+    pub section: String,
     /// A short title.
     pub title: String,
     /// How binding it is.
     pub level: Level,
     /// The requirement sentence it checks.
-    pub requirement: &'static str,
+    pub requirement: String,
     /// Where the requirement comes from.
-    pub source: &'static str,
+    pub source: String,
     /// What it needs.
     pub needs: Vec<Need>,
     /// The body.
@@ -120,7 +120,23 @@ impl fmt::Debug for Check {
     }
 }
 
-/// Every check of one suite.
+/// Every check of one suite: the checks written in Rust and the built-in scenario files,
+/// each scenario placed after the last check of its section.
 pub fn catalogue(dialect: Dialect) -> Vec<Check> {
-    checks::all(dialect)
+    with_scenarios(checks::all(dialect), &crate::scenario::builtin(), dialect)
+}
+
+/// Adds scenario checks to `checks`, keeping sections together.
+pub fn with_scenarios(
+    mut checks: Vec<Check>,
+    scenarios: &[crate::scenario::Scenario],
+    dialect: Dialect,
+) -> Vec<Check> {
+    for check in scenarios.iter().filter_map(|s| s.check(dialect)) {
+        match checks.iter().rposition(|c| c.section == check.section) {
+            Some(i) => checks.insert(i + 1, check),
+            None => checks.push(check),
+        }
+    }
+    checks
 }

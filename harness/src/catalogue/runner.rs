@@ -100,11 +100,11 @@ pub async fn run_check(ctx: &Ctx, check: &Check, strict: bool) -> CheckResult {
     };
     CheckResult {
         id: check.id.clone(),
-        section: check.section.to_string(),
+        section: check.section.clone(),
         title: check.title.clone(),
         level: check.level,
-        requirement: check.requirement.to_string(),
-        source: check.source.to_string(),
+        requirement: check.requirement.clone(),
+        source: check.source.clone(),
         status: grade(check.level, outcome.status, strict),
         message: outcome.message,
         expected: outcome.expected,

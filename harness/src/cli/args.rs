@@ -78,6 +78,10 @@ pub struct RunArgs {
     /// How long a --spawn server may take to answer on its port.
     #[arg(long, value_name = "DUR", default_value = "120s", value_parser = parse_duration)]
     pub startup_timeout: Duration,
+    /// Add the checks of a scenario file (repeatable); see scenarios/ for examples and
+    /// schemas/scenario.schema.json for the format.
+    #[arg(long = "scenario", value_name = "FILE")]
+    pub scenarios: Vec<PathBuf>,
     /// Run only checks whose id matches this glob (repeatable), e.g. 'x402-v2/replay/*'.
     #[arg(long = "only", value_name = "GLOB")]
     pub only: Vec<String>,

@@ -26,6 +26,13 @@ impl Progress {
         Self { bar }
     }
 
+    /// Sets the number of checks to expect.
+    pub fn set_total(&self, total: u64) {
+        if let Some(bar) = &self.bar {
+            bar.set_length(total);
+        }
+    }
+
     /// Counts one finished check.
     pub fn tick(&self, result: &CheckResult) {
         if let Some(bar) = &self.bar {

@@ -5,12 +5,13 @@ use super::args::RunArgs;
 use super::console;
 use super::{Exit, wait_for_stop};
 use crate::catalogue::runner::{Selection, run_suite, select};
-use crate::catalogue::{Ctx, Status, catalogue};
+use crate::catalogue::{Check, Ctx, Status, catalogue, with_scenarios};
 use crate::mocks::{FacilitatorConfig, MockFacilitator};
 use crate::payer::keys::KEY_ENV_VAR;
 use crate::payer::{KeySource, Payer};
 use crate::protocol::Dialect;
 use crate::report::{Report, SuiteReport};
+use crate::scenario::{self, Scenario};
 use crate::target::Target;
 use crate::target::embedded::Embedded;
 use crate::target::spawn::Spawned;
@@ -37,6 +38,7 @@ type Collected = Arc<Mutex<Vec<SuiteReport>>>;
 /// Everything a suite run needs besides its dialect.
 struct Plan<'a> {
     args: &'a RunArgs,
+    scenarios: Vec<Scenario>,
     selection: Selection,
     key: KeySource,
     collected: Collected,
@@ -49,9 +51,17 @@ impl Plan<'_> {
             .expect("checked before the run")
     }
 
+    /// The suite's checks: the catalogue and the user's scenario files, selected.
+    fn checks(&self, dialect: Dialect) -> Result<Vec<Check>, String> {
+        select(
+            with_scenarios(catalogue(dialect), &self.scenarios, dialect),
+            &self.selection,
+        )
+    }
+
     /// Runs one suite on `ctx`, recording results as they come.
     async fn run_on(&self, ctx: &Ctx, dialect: Dialect, kind: &str) -> Result<(), String> {
-        let checks = select(catalogue(dialect), &self.selection)?;
+        let checks = self.checks(dialect)?;
         let index = {
             let mut all = self.collected.lock().unwrap_or_else(|e| e.into_inner());
             all.push(SuiteReport {
@@ -109,21 +119,29 @@ pub(super) async fn run(args: RunArgs) -> Exit {
         eprintln!("error: --allow-mainnet: {e}");
         return Exit::Usage;
     }
-    let total: usize = suites
-        .iter()
-        .map(|d| {
-            select(catalogue(*d), &selection)
-                .map(|c| c.len())
-                .unwrap_or(0)
-        })
-        .sum();
+    let mut scenarios = Vec::new();
+    for path in &args.scenarios {
+        match scenario::load(path) {
+            Ok(s) => scenarios.push(s),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Exit::Usage;
+            }
+        }
+    }
     let plan = Plan {
         args: &args,
+        scenarios,
         selection,
         key,
         collected: Arc::new(Mutex::new(Vec::new())),
-        progress: console::Progress::new(total as u64, args.format == "text"),
+        progress: console::Progress::new(0, args.format == "text"),
     };
+    let total: usize = suites
+        .iter()
+        .map(|d| plan.checks(*d).map(|c| c.len()).unwrap_or(0))
+        .sum();
+    plan.progress.set_total(total as u64);
     let started = Instant::now();
     let outcome = match (&args.spawn, &args.target) {
         (Some(cmd), _) => run_spawned(&plan, &suites, cmd).await,

@@ -39,19 +39,6 @@ pub(super) fn register(d: Dialect, out: &mut Vec<Check>) {
         out,
         d,
         s(
-            "free-route",
-            "a free route never asks for payment",
-            Level::BestPractice,
-            "A route that is not priced (a health check) answers without payment.",
-            "operations practice",
-            &[Need::FreeRoute],
-        ),
-        body(free_route),
-    );
-    add(
-        out,
-        d,
-        s(
             "malformed-400",
             "a malformed payment header gets 400",
             Level::Must,
@@ -128,18 +115,6 @@ pub(super) fn register(d: Dialect, out: &mut Vec<Check>) {
         ),
         body(fast_402),
     );
-}
-
-fn free_route(ctx: &Ctx) -> crate::catalogue::CheckFuture<'_> {
-    Box::pin(async move {
-        let route = ctx.target.free.as_ref().expect("the runner checks needs");
-        let ex = ctx.target.send(route, None, &[]).await;
-        if ex.is_success() {
-            Outcome::pass(format!("{route}: {}", ex.describe()))
-        } else {
-            Outcome::fail(format!("2xx without payment on {route}"), ex.describe()).with(&ex)
-        }
-    })
 }
 
 fn malformed(ctx: &Ctx) -> crate::catalogue::CheckFuture<'_> {

@@ -54,11 +54,11 @@ where
 {
     out.push(Check {
         id: format!("{}/{}/{}", dialect.id(), spec.section, spec.name),
-        section: spec.section,
+        section: spec.section.to_string(),
         title: spec.title,
         level: spec.level,
-        requirement: spec.requirement,
-        source: spec.source,
+        requirement: spec.requirement.to_string(),
+        source: spec.source.to_string(),
         needs: spec.needs.to_vec(),
         run: Arc::new(run),
     });

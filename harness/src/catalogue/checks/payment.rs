@@ -1,8 +1,8 @@
-//! payment: a valid payment is served, with a settlement receipt, verified before settled.
+//! payment: a valid payment is served with a settlement receipt (the verify-then-settle
+//! order is the scenario file `scenarios/x402/payment-verify-then-settle.toml`).
 
-use super::{Spec, add, body, facilitator, offer, pay, settlements, transport, valid_payment};
+use super::{Spec, add, body, offer, pay, settlements, transport, valid_payment};
 use crate::catalogue::{Check, CheckFuture, Ctx, Level, Need, Outcome};
-use crate::mocks::facilitator::journal::Endpoint;
 use crate::protocol::facilitator::SettlementResponse;
 use crate::protocol::{Dialect, Mode, decode_header};
 
@@ -28,19 +28,6 @@ pub(super) fn register(d: Dialect, out: &mut Vec<Check>) {
             &[Need::Facilitator],
         ),
         body(served),
-    );
-    add(
-        out,
-        d,
-        s(
-            "verify-then-settle",
-            "the payment is verified, then settled once",
-            Level::Must,
-            "The server verifies the payment with the facilitator before serving, and settles it once after.",
-            "x402-specification-v2.md §2 (steps 4-6)",
-            &[Need::Facilitator],
-        ),
-        body(verify_then_settle),
     );
     add(
         out,
@@ -93,26 +80,6 @@ fn served(ctx: &Ctx) -> CheckFuture<'_> {
             }
             Ok(_) => Outcome::fail("success: true in the receipt", "success: false").with(&ex),
             Err(e) => Outcome::fail("a well-formed settlement response", e.to_string()).with(&ex),
-        }
-    })
-}
-
-fn verify_then_settle(ctx: &Ctx) -> CheckFuture<'_> {
-    Box::pin(async move {
-        let (_, payment) = match valid_payment(ctx).await {
-            Ok(v) => v,
-            Err(o) => return o,
-        };
-        let ex = ctx
-            .target
-            .send(&ctx.target.paid[0], Some(&payment.value), &[])
-            .await;
-        let calls = facilitator(ctx).journal().calls_for_nonce(&payment.nonce);
-        if calls == [Endpoint::Verify, Endpoint::Settle] {
-            Outcome::pass("verify, then settle")
-        } else {
-            let names: Vec<&str> = calls.iter().map(|e| e.name()).collect();
-            Outcome::fail("[verify, settle]", format!("{names:?}")).with(&ex)
         }
     })
 }

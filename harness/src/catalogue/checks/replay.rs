@@ -1,4 +1,5 @@
-//! replay: a settled payment is never accepted again, sequentially, interleaved or raced.
+//! replay: a settled payment is never accepted again, interleaved or raced (the sequential
+//! case is the scenario file `scenarios/x402/replay-sequential.toml`).
 
 use super::{Faults, Spec, add, body, facilitator, pay, valid_payment};
 use crate::catalogue::{Check, Ctx, Level, Need, Outcome};
@@ -18,21 +19,11 @@ pub(super) fn register(d: Dialect, out: &mut Vec<Check>) {
         out,
         d,
         s(
-            "sequential",
-            "a settled payment sent again is refused",
-            "A payment that was settled is not accepted a second time.",
-        ),
-        body(|ctx: &Ctx| Box::pin(async move { sequential(ctx, false).await })),
-    );
-    add(
-        out,
-        d,
-        s(
             "interleaved",
             "a settled payment replayed after another payment is refused",
             "A payment that was settled is not accepted again, also after other payments.",
         ),
-        body(|ctx: &Ctx| Box::pin(async move { sequential(ctx, true).await })),
+        body(|ctx: &Ctx| Box::pin(async move { interleaved(ctx).await })),
     );
     add(
         out,
@@ -46,7 +37,7 @@ pub(super) fn register(d: Dialect, out: &mut Vec<Check>) {
     );
 }
 
-async fn sequential(ctx: &Ctx, interleave: bool) -> Outcome {
+async fn interleaved(ctx: &Ctx) -> Outcome {
     let (challenge, payment) = match valid_payment(ctx).await {
         Ok(v) => v,
         Err(o) => return o,
@@ -60,13 +51,11 @@ async fn sequential(ctx: &Ctx, interleave: bool) -> Outcome {
         ))
         .with(&first);
     }
-    if interleave {
-        let other = match pay(ctx, &challenge, None) {
-            Ok(p) => p,
-            Err(o) => return o,
-        };
-        ctx.target.send(route, Some(&other.value), &[]).await;
-    }
+    let other = match pay(ctx, &challenge, None) {
+        Ok(p) => p,
+        Err(o) => return o,
+    };
+    ctx.target.send(route, Some(&other.value), &[]).await;
     let replay = ctx.target.send(route, Some(&payment.value), &[]).await;
     let settled = facilitator(ctx).journal().settlements_of(&payment.nonce);
     if replay.is_success() || settled != 1 {

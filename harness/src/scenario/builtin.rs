@@ -1,0 +1,17 @@
+//! The scenario files shipped in `scenarios/`, embedded at build time.
+
+/// (name, text) of every built-in scenario file.
+pub(super) const FILES: &[(&str, &str)] = &[
+    (
+        "scenarios/x402/payment-verify-then-settle.toml",
+        include_str!("../../../scenarios/x402/payment-verify-then-settle.toml"),
+    ),
+    (
+        "scenarios/x402/replay-sequential.toml",
+        include_str!("../../../scenarios/x402/replay-sequential.toml"),
+    ),
+    (
+        "scenarios/x402/hygiene-free-route.toml",
+        include_str!("../../../scenarios/x402/hygiene-free-route.toml"),
+    ),
+];

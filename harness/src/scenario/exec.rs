@@ -1,0 +1,301 @@
+//! Running a scenario's steps against a target.
+
+use super::Scenario;
+use super::model::{Expect, Request, Step};
+use crate::catalogue::{Ctx, Outcome};
+use crate::mocks::facilitator::journal::{JournalEntry, Verdict};
+use crate::payer::WrongPayment;
+use crate::protocol::facilitator::SettlementResponse;
+use crate::protocol::{Mode, decode_header};
+use crate::target::{Challenge, Exchange, PaymentHeader, RouteSpec};
+use std::collections::HashMap;
+use std::str::FromStr;
+
+/// What a finished step left for later steps.
+#[derive(Default)]
+struct Done {
+    challenge: Option<Challenge>,
+    payment: Option<PaymentHeader>,
+}
+
+/// Runs every step; the first unmet expectation fails the check.
+pub(super) async fn run(scenario: &Scenario, ctx: &Ctx) -> Outcome {
+    let mut done: HashMap<String, Done> = HashMap::new();
+    for step in &scenario.spec.steps {
+        let name = step.name.get_ref().clone();
+        let (outcome, left) = run_step(step, ctx, &done).await;
+        if let Some(o) = outcome {
+            return o;
+        }
+        done.insert(name, left);
+    }
+    Outcome::pass(format!("{} step(s) as expected", scenario.spec.steps.len()))
+}
+
+fn route(ctx: &Ctx, request: &Request) -> Result<RouteSpec, Outcome> {
+    let t = &ctx.target;
+    let mut spec = match request.route.as_ref().map(|r| r.get_ref().as_str()) {
+        Some("paid") => t.paid.first().cloned(),
+        Some("paid-2") => t.paid.get(1).cloned(),
+        Some("free") => t.free.clone(),
+        Some("failing") => t.failing.clone(),
+        Some(_) => None,
+        None => {
+            let method = request.method.as_deref().unwrap_or("GET");
+            let path = request.path.as_deref().unwrap_or("/");
+            RouteSpec::from_str(&format!("{method} {path}")).ok()
+        }
+    }
+    .ok_or_else(|| {
+        let r = request
+            .route
+            .as_ref()
+            .map_or("?".into(), |r| r.get_ref().clone());
+        Outcome::unsupported(format!("route '{r}' was not named for this run"))
+    })?;
+    if let Some(body) = &request.body {
+        spec.body = Some(body.clone());
+    }
+    Ok(spec)
+}
+
+fn payment(
+    ctx: &Ctx,
+    step: &Step,
+    done: &HashMap<String, Done>,
+) -> Result<Option<PaymentHeader>, Outcome> {
+    let Some(pay) = &step.request.pay else {
+        return Ok(None);
+    };
+    if let Some(replay) = &pay.replay {
+        let earlier = done.get(replay.get_ref()).and_then(|d| d.payment.clone());
+        return earlier.map(Some).ok_or_else(|| {
+            Outcome::not_exercised(format!(
+                "step '{}' sent no payment to replay",
+                replay.get_ref()
+            ))
+        });
+    }
+    let offer = pay.offer.as_ref().expect("validated: offer or replay");
+    let challenge = done
+        .get(offer.get_ref())
+        .and_then(|d| d.challenge.as_ref())
+        .ok_or_else(|| {
+            Outcome::not_exercised(format!(
+                "step '{}' received no readable challenge to pay",
+                offer.get_ref()
+            ))
+        })?;
+    let wrong = pay
+        .wrong
+        .as_ref()
+        .map(|w| WrongPayment::from_str(w.get_ref()).expect("validated"));
+    ctx.target
+        .pay(&ctx.payer, challenge, wrong.as_ref())
+        .map(Some)
+        .map_err(|e| Outcome::not_exercised(format!("paycheck cannot pay this offer: {e}")))
+}
+
+async fn run_step(step: &Step, ctx: &Ctx, done: &HashMap<String, Done>) -> (Option<Outcome>, Done) {
+    let name = step.name.get_ref();
+    let spec = match route(ctx, &step.request) {
+        Ok(r) => r,
+        Err(o) => return (Some(o), Done::default()),
+    };
+    let payment = match payment(ctx, step, done) {
+        Ok(p) => p,
+        Err(o) => return (Some(o), Done::default()),
+    };
+    let headers: Vec<(&str, &str)> = step
+        .request
+        .headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let mark = ctx.facilitator.as_ref().map_or(0, |f| f.journal().len());
+    let copies = step
+        .request
+        .pay
+        .as_ref()
+        .and_then(|p| p.copies)
+        .unwrap_or(1)
+        .max(1);
+    let value = payment.as_ref().map(|p| p.value.as_str());
+    let exchanges: Vec<Exchange> =
+        futures::future::join_all((0..copies).map(|_| ctx.target.send(&spec, value, &headers)))
+            .await;
+    let calls = ctx.facilitator.as_ref().map(|f| f.journal().since(mark));
+    let failure = judge(ctx, name, &step.expect, &exchanges, calls.as_deref());
+    let first = &exchanges[0];
+    let left = Done {
+        challenge: ctx.target.read_challenge(first, Mode::Lenient).ok(),
+        payment,
+    };
+    (failure, left)
+}
+
+fn fail(
+    step: &str,
+    expected: impl Into<String>,
+    actual: impl Into<String>,
+    ex: &Exchange,
+) -> Option<Outcome> {
+    Some(Outcome::fail(format!("step '{step}': {}", expected.into()), actual.into()).with(ex))
+}
+
+/// The first expectation the answers do not meet, as a failure.
+fn judge(
+    ctx: &Ctx,
+    step: &str,
+    e: &Expect,
+    exchanges: &[Exchange],
+    calls: Option<&[JournalEntry]>,
+) -> Option<Outcome> {
+    let first = &exchanges[0];
+    if let Some(most) = e.successes_at_most {
+        let ok = exchanges.iter().filter(|x| x.is_success()).count();
+        if ok > most as usize {
+            return fail(
+                step,
+                format!("at most {most} of {} copies served", exchanges.len()),
+                format!("{ok} served"),
+                first,
+            );
+        }
+    }
+    for ex in exchanges
+        .iter()
+        .filter(|x| e.successes_at_most.is_none() || !x.is_success())
+    {
+        if let Some(status) = e.status
+            && ex.status != status
+        {
+            return fail(step, format!("HTTP {status}"), ex.describe(), ex);
+        }
+        if let Some(class) = &e.status_class
+            && ex.status / 100 != u16::from(class.as_bytes()[0] - b'0')
+        {
+            return fail(step, format!("a {class} status"), ex.describe(), ex);
+        }
+    }
+    for h in &e.headers_present {
+        if first.header(h).is_none() {
+            return fail(step, format!("a {h} header"), "none", first);
+        }
+    }
+    for h in &e.headers_absent {
+        if let Some(v) = first.header(h) {
+            return fail(step, format!("no {h} header"), format!("{h}: {v}"), first);
+        }
+    }
+    if let Some(mode) = &e.payment_required {
+        let mode = if mode == "strict" {
+            Mode::Strict
+        } else {
+            Mode::Lenient
+        };
+        if let Err(err) = ctx.target.read_challenge(first, mode) {
+            return fail(
+                step,
+                "payment requirements that decode",
+                err.to_string(),
+                first,
+            );
+        }
+    }
+    if let Some(want) = &e.payment_response {
+        let name = ctx.target.dialect.response_header();
+        let decoded = first
+            .header(name)
+            .map(|h| decode_header::<SettlementResponse>(ctx.target.dialect, Mode::Lenient, h));
+        match decoded {
+            None => return fail(step, format!("a {name} header"), "none", first),
+            Some(Err(err)) => {
+                return fail(step, format!("a decodable {name}"), err.to_string(), first);
+            }
+            Some(Ok(r)) if r.value.success != want.success => {
+                return fail(
+                    step,
+                    format!("success: {}", want.success),
+                    format!("success: {}", r.value.success),
+                    first,
+                );
+            }
+            Some(Ok(_)) => {}
+        }
+    }
+    if !e.json.is_empty() {
+        let body: serde_json::Value =
+            serde_json::from_str(&first.body).unwrap_or(serde_json::Value::Null);
+        for (pointer, want) in &e.json {
+            let want = serde_json::to_value(want).unwrap_or(serde_json::Value::Null);
+            let got = body
+                .pointer(pointer)
+                .cloned()
+                .unwrap_or(serde_json::Value::Null);
+            if got != want {
+                return fail(
+                    step,
+                    format!("{pointer} = {want}"),
+                    format!("{pointer} = {got}"),
+                    first,
+                );
+            }
+        }
+    }
+    if let Some(ms) = e.max_latency_ms
+        && first.elapsed.as_millis() > u128::from(ms)
+    {
+        return fail(
+            step,
+            format!("an answer within {ms} ms"),
+            format!("{} ms", first.elapsed.as_millis()),
+            first,
+        );
+    }
+    if let Some(f) = &e.facilitator {
+        let Some(calls) = calls else {
+            return Some(Outcome::unsupported("needs the mock facilitator's journal"));
+        };
+        let verify = calls
+            .iter()
+            .filter(|c| c.endpoint.name() == "verify")
+            .count();
+        let settled = calls
+            .iter()
+            .filter(|c| matches!(c.verdict, Verdict::Settled { .. }))
+            .count();
+        let order: Vec<&str> = calls.iter().map(|c| c.endpoint.name()).collect();
+        if let Some(n) = f.verify
+            && verify != n
+        {
+            return fail(
+                step,
+                format!("{n} /verify call(s)"),
+                format!("{verify}"),
+                first,
+            );
+        }
+        if let Some(n) = f.settle
+            && settled != n
+        {
+            return fail(
+                step,
+                format!("{n} settlement(s)"),
+                format!("{settled}"),
+                first,
+            );
+        }
+        if let Some(want) = &f.order
+            && order != want.iter().map(String::as_str).collect::<Vec<_>>()
+        {
+            return fail(
+                step,
+                format!("facilitator calls {want:?}"),
+                format!("{order:?}"),
+                first,
+            );
+        }
+    }
+    None
+}

@@ -1,0 +1,272 @@
+//! Scenario files: declarative checks in TOML (see [`model`] for the format). Each file
+//! is one check, registered once per suite it lists; a mistake in a file is reported with
+//! its file, line and column.
+
+mod builtin;
+pub mod error;
+mod exec;
+pub mod model;
+
+use crate::catalogue::{Check, Level, Need};
+use crate::payer::WrongPayment;
+use crate::protocol::Dialect;
+pub use error::ScenarioError;
+use model::ScenarioFile;
+use std::collections::HashSet;
+use std::ops::Range;
+use std::path::Path;
+use std::sync::Arc;
+use toml::Spanned;
+
+/// A scenario file that parsed and validated.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// The file it came from.
+    pub file: String,
+    /// Its content.
+    pub spec: ScenarioFile,
+    /// Its level.
+    pub level: Level,
+    /// Its needs.
+    pub needs: Vec<Need>,
+    /// Its suites.
+    pub suites: Vec<Dialect>,
+}
+
+/// The named routes a request may use.
+pub const ROUTES: [&str; 4] = ["paid", "paid-2", "free", "failing"];
+
+/// Parses and validates a scenario file's text.
+pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
+    let spec: ScenarioFile = toml::from_str(text)
+        .map_err(|e| ScenarioError::at(file, text, e.span(), e.message().trim()))?;
+    let err = |span: Range<usize>, msg: String| ScenarioError::at(file, text, Some(span), msg);
+    let level = match spec.level.get_ref().as_str() {
+        "MUST" => Level::Must,
+        "SHOULD" => Level::Should,
+        "BEST-PRACTICE" => Level::BestPractice,
+        "INFO" => Level::Info,
+        other => {
+            return Err(err(
+                spec.level.span(),
+                format!("level '{other}': expected MUST, SHOULD, BEST-PRACTICE or INFO"),
+            ));
+        }
+    };
+    let mut suites = Vec::new();
+    for s in spec.suites.get_ref() {
+        suites.push(
+            s.parse::<Dialect>()
+                .map_err(|e| err(spec.suites.span(), e))?,
+        );
+    }
+    if suites.is_empty() {
+        return Err(err(
+            spec.suites.span(),
+            "suites is empty: list at least one of x402-v2, x402-v1, t402".into(),
+        ));
+    }
+    let id = spec.id.get_ref();
+    let id_ok = id.split('/').count() >= 2
+        && id.split('/').all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        });
+    if !id_ok {
+        return Err(err(
+            spec.id.span(),
+            format!(
+                "id '{id}': expected SECTION/NAME in lower-case kebab-case, as in replay/sequential"
+            ),
+        ));
+    }
+    let mut needs = Vec::new();
+    let declared = spec
+        .needs
+        .as_ref()
+        .map_or(&[][..], |n| n.get_ref().as_slice());
+    let needs_span = spec.needs.as_ref().map_or(0..0, |n| n.span());
+    for n in declared {
+        needs.push(match n.as_str() {
+            "facilitator" => Need::Facilitator,
+            "free-route" => Need::FreeRoute,
+            "failing-route" => Need::FailingRoute,
+            "two-prices" => Need::TwoPrices,
+            other => {
+                return Err(err(needs_span.clone(), format!("need '{other}': expected facilitator, free-route, failing-route or two-prices")));
+            }
+        });
+    }
+    if spec.steps.is_empty() {
+        return Err(ScenarioError::at(
+            file,
+            text,
+            None,
+            "no [[step]]: a scenario needs at least one step",
+        ));
+    }
+    validate_steps(&spec, &err)?;
+    Ok(Scenario {
+        file: file.to_string(),
+        spec,
+        level,
+        needs,
+        suites,
+    })
+}
+
+fn validate_steps(
+    spec: &ScenarioFile,
+    err: &dyn Fn(Range<usize>, String) -> ScenarioError,
+) -> Result<(), ScenarioError> {
+    let mut earlier: HashSet<&str> = HashSet::new();
+    let refer = |name: &Spanned<String>, earlier: &HashSet<&str>, what: &str| {
+        if earlier.contains(name.get_ref().as_str()) {
+            Ok(())
+        } else {
+            Err(err(
+                name.span(),
+                format!("{what} = '{}' names no earlier step", name.get_ref()),
+            ))
+        }
+    };
+    for step in &spec.steps {
+        let r = &step.request;
+        match (&r.route, &r.path) {
+            (Some(route), None) if !ROUTES.contains(&route.get_ref().as_str()) => {
+                return Err(err(
+                    route.span(),
+                    format!(
+                        "route '{}': expected one of {}",
+                        route.get_ref(),
+                        ROUTES.join(", ")
+                    ),
+                ));
+            }
+            (Some(_), None) | (None, Some(_)) => {}
+            _ => {
+                return Err(err(
+                    step.name.span(),
+                    format!(
+                        "step '{}': give either request.route or request.path",
+                        step.name.get_ref()
+                    ),
+                ));
+            }
+        }
+        if let Some(pay) = &r.pay {
+            match (&pay.offer, &pay.replay) {
+                (Some(o), None) => refer(o, &earlier, "offer")?,
+                (None, Some(rp)) => refer(rp, &earlier, "replay")?,
+                _ => {
+                    return Err(err(
+                        step.name.span(),
+                        format!(
+                            "step '{}': pay needs exactly one of offer or replay",
+                            step.name.get_ref()
+                        ),
+                    ));
+                }
+            }
+            if let Some(w) = &pay.wrong {
+                w.get_ref()
+                    .parse::<WrongPayment>()
+                    .map_err(|e| err(w.span(), e))?;
+            }
+        }
+        let e = &step.expect;
+        if let Some(class) = &e.status_class {
+            let ok =
+                class.len() == 3 && class.as_bytes()[0].is_ascii_digit() && &class[1..] == "xx";
+            if !ok {
+                return Err(err(
+                    step.name.span(),
+                    format!(
+                        "step '{}': status_class '{class}' should look like 2xx",
+                        step.name.get_ref()
+                    ),
+                ));
+            }
+        }
+        if let Some(mode) = &e.payment_required
+            && mode != "strict"
+            && mode != "lenient"
+        {
+            return Err(err(
+                step.name.span(),
+                format!(
+                    "step '{}': payment_required '{mode}': expected strict or lenient",
+                    step.name.get_ref()
+                ),
+            ));
+        }
+        if let Some(order) = e.facilitator.as_ref().and_then(|f| f.order.as_ref())
+            && let Some(bad) = order
+                .iter()
+                .find(|n| !["verify", "settle", "supported"].contains(&n.as_str()))
+        {
+            return Err(err(
+                step.name.span(),
+                format!(
+                    "step '{}': facilitator order names '{bad}': expected verify, settle or supported",
+                    step.name.get_ref()
+                ),
+            ));
+        }
+        if !earlier.insert(step.name.get_ref().as_str()) {
+            return Err(err(
+                step.name.span(),
+                format!("a step named '{}' comes earlier", step.name.get_ref()),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Reads and validates a scenario file from disk.
+pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ScenarioError::at(&name, "", None, format!("cannot read: {e}")))?;
+    parse(&name, &text)
+}
+
+impl Scenario {
+    /// The check this scenario makes in `dialect`'s suite, if it lists that suite.
+    pub fn check(&self, dialect: Dialect) -> Option<Check> {
+        if !self.suites.contains(&dialect) {
+            return None;
+        }
+        let id = self.spec.id.get_ref();
+        let section = id
+            .rsplit_once('/')
+            .map_or(id.as_str(), |(s, _)| s)
+            .to_string();
+        let scenario = Arc::new(self.clone());
+        Some(Check {
+            id: format!("{}/{id}", dialect.id()),
+            section,
+            title: self.spec.title.clone(),
+            level: self.level,
+            requirement: self.spec.requirement.clone(),
+            source: self.spec.source.clone(),
+            needs: self.needs.clone(),
+            run: Arc::new(move |ctx| {
+                let scenario = scenario.clone();
+                Box::pin(async move { exec::run(&scenario, ctx).await })
+            }),
+        })
+    }
+}
+
+/// The built-in scenarios from `scenarios/`.
+pub fn builtin() -> Vec<Scenario> {
+    builtin::FILES
+        .iter()
+        .map(|(name, text)| parse(name, text).unwrap_or_else(|e| panic!("built-in scenario: {e}")))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;
