@@ -56,11 +56,19 @@ pub enum ReferenceFault {
     Slow402,
     /// The health route asks for payment.
     PaidHealth,
+    /// A failed settlement's 402 carries no settlement response header.
+    NoFailureReceipt,
+    /// The requests to the facilitator carry the version as a string.
+    MalformedFacilitatorRequest,
+    /// No limit on the size of request headers.
+    NoHeaderLimit,
+    /// The 402's requirements carry a 10 KiB description.
+    HugeRequirements,
 }
 
 impl ReferenceFault {
     /// Every faulty build.
-    pub const ALL: [ReferenceFault; 23] = [
+    pub const ALL: [ReferenceFault; 27] = [
         ReferenceFault::No402,
         ReferenceFault::NoRequirements,
         ReferenceFault::DecimalAmount,
@@ -84,6 +92,10 @@ impl ReferenceFault {
         ReferenceFault::NoCors,
         ReferenceFault::Slow402,
         ReferenceFault::PaidHealth,
+        ReferenceFault::NoFailureReceipt,
+        ReferenceFault::MalformedFacilitatorRequest,
+        ReferenceFault::NoHeaderLimit,
+        ReferenceFault::HugeRequirements,
     ];
 
     /// The checks (`SECTION/NAME`, in every suite that has them) written to catch this
@@ -130,9 +142,13 @@ impl ReferenceFault {
             Malformed500 => &["http/hygiene/malformed-400", "http/hygiene/no-internals"],
             HeadCharges => &["http/hygiene/head-not-charged"],
             HtmlForBrowsers => &["http/hygiene/json-not-html"],
-            NoCors => &["http/hygiene/cors-expose"],
+            NoCors => &["http/hygiene/cors-expose", "http/hygiene/cors-preflight"],
             Slow402 => &["http/hygiene/fast-402"],
             PaidHealth => &["http/hygiene/free-route"],
+            NoFailureReceipt => &["resilience/failure-receipt"],
+            MalformedFacilitatorRequest => &["payment/facilitator-request"],
+            NoHeaderLimit => &["http/hygiene/header-limit"],
+            HugeRequirements => &["http/402-signal/header-budget"],
         }
     }
 
@@ -162,6 +178,10 @@ impl ReferenceFault {
             ReferenceFault::NoCors => "no-cors",
             ReferenceFault::Slow402 => "slow-402",
             ReferenceFault::PaidHealth => "paid-health",
+            ReferenceFault::NoFailureReceipt => "no-failure-receipt",
+            ReferenceFault::MalformedFacilitatorRequest => "malformed-facilitator-request",
+            ReferenceFault::NoHeaderLimit => "no-header-limit",
+            ReferenceFault::HugeRequirements => "huge-requirements",
         }
     }
 }

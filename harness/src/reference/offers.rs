@@ -40,6 +40,15 @@ pub fn paid_routes(config: &ReferenceConfig) -> [PaidRoute; 2] {
     ]
 }
 
+/// What is sold (padded to 10 KiB under the `huge-requirements` fault).
+fn description(config: &ReferenceConfig, route: &PaidRoute) -> String {
+    if config.fault == Some(ReferenceFault::HugeRequirements) {
+        format!("{} {}", route.description, "x".repeat(10 * 1024))
+    } else {
+        route.description.to_string()
+    }
+}
+
 /// The price as an atomic-unit string (a decimal under the `decimal-amount` fault).
 fn amount(config: &ReferenceConfig, route: &PaidRoute) -> String {
     if config.fault == Some(ReferenceFault::DecimalAmount) {
@@ -76,7 +85,7 @@ pub fn offer_v1(config: &ReferenceConfig, route: &PaidRoute, url: &str) -> Payme
         asset: config.asset.to_checksum(None),
         pay_to: config.pay_to.to_checksum(None),
         resource: url.to_string(),
-        description: route.description.into(),
+        description: description(config, route),
         mime_type: Some("application/json".into()),
         output_schema: None,
         max_timeout_seconds: config.max_timeout_seconds,
@@ -121,7 +130,7 @@ pub fn payment_required(
                 error,
                 resource: ResourceInfo {
                     url: url.into(),
-                    description: Some(route.description.into()),
+                    description: Some(description(config, route)),
                     mime_type: Some("application/json".into()),
                 },
                 accepts: vec![offer_v2(config, route)],

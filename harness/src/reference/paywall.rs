@@ -195,8 +195,13 @@ impl Paywall {
             );
             return self.refusal(&url, route, &error);
         }
+        let version = if self.has(ReferenceFault::MalformedFacilitatorRequest) {
+            json!(dialect.version().to_string())
+        } else {
+            json!(dialect.version())
+        };
         let body = json!({
-            dialect.version_key(): dialect.version(),
+            dialect.version_key(): version,
             "paymentPayload": payload_json,
             "paymentRequirements": offer,
         });
@@ -259,6 +264,9 @@ impl Paywall {
                     .clone()
                     .unwrap_or_else(|| "settlement_failed".into());
                 let response = self.refusal(&url, route, &reason);
+                if self.has(ReferenceFault::NoFailureReceipt) {
+                    return response;
+                }
                 self.with_settlement(response, &s)
             }
             Err(e) => facilitator_failure(&e),

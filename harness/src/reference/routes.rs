@@ -35,7 +35,11 @@ fn json_response(status: StatusCode, body: &Value) -> Response {
 /// Builds the router for one reference server.
 pub(super) fn router(config: ReferenceConfig) -> Router {
     let [premium, compute] = paid_routes(&config);
-    let max_header_bytes = config.max_header_bytes;
+    let max_header_bytes = if config.fault == Some(ReferenceFault::NoHeaderLimit) {
+        usize::MAX
+    } else {
+        config.max_header_bytes
+    };
     let fault = config.fault;
     let app = Arc::new(App {
         paywall: Paywall::new(config),

@@ -14,4 +14,12 @@ pub(super) const FILES: &[(&str, &str)] = &[
         "scenarios/x402/hygiene-free-route.toml",
         include_str!("../../../scenarios/x402/hygiene-free-route.toml"),
     ),
+    (
+        "scenarios/x402/hygiene-cors-preflight.toml",
+        include_str!("../../../scenarios/x402/hygiene-cors-preflight.toml"),
+    ),
+    (
+        "scenarios/x402-v1/hygiene-cors-preflight.toml",
+        include_str!("../../../scenarios/x402-v1/hygiene-cors-preflight.toml"),
+    ),
 ];

@@ -56,6 +56,12 @@ fn route(ctx: &Ctx, request: &Request) -> Result<RouteSpec, Outcome> {
     if let Some(body) = &request.body {
         spec.body = Some(body.clone());
     }
+    if request.route.is_some()
+        && let Some(method) = &request.method
+    {
+        spec.method = reqwest::Method::from_str(&method.to_uppercase())
+            .map_err(|_| Outcome::error(format!("'{method}' is not an HTTP method")))?;
+    }
     Ok(spec)
 }
 
@@ -186,6 +192,17 @@ fn judge(
     for h in &e.headers_absent {
         if let Some(v) = first.header(h) {
             return fail(step, format!("no {h} header"), format!("{h}: {v}"), first);
+        }
+    }
+    for (h, text) in &e.headers_contain {
+        let value = first.header(h).unwrap_or("");
+        if !value.to_lowercase().contains(&text.to_lowercase()) {
+            return fail(
+                step,
+                format!("{h} containing '{text}'"),
+                format!("{h}: '{value}'"),
+                first,
+            );
         }
     }
     if let Some(mode) = &e.payment_required {

@@ -73,7 +73,7 @@ pub struct Request {
     /// A named route of the run: `paid`, `paid-2`, `free`, `failing`.
     #[serde(default)]
     pub route: Option<Spanned<String>>,
-    /// Method, when no route is named (default GET).
+    /// Method: with a route, replaces the route's (for HEAD or OPTIONS); else default GET.
     #[serde(default)]
     pub method: Option<String>,
     /// Path, when no route is named.
@@ -124,6 +124,9 @@ pub struct Expect {
     /// Response headers that must be absent.
     #[serde(default)]
     pub headers_absent: Vec<String>,
+    /// Response headers whose value must contain a text (case-insensitive).
+    #[serde(default)]
+    pub headers_contain: BTreeMap<String, String>,
     /// The challenge must decode: `"lenient"` or `"strict"` (no deviation).
     #[serde(default)]
     pub payment_required: Option<String>,

@@ -26,6 +26,20 @@ fn malformed_values(dialect: Dialect) -> Vec<(&'static str, String)> {
 }
 
 pub(super) fn register(d: Dialect, out: &mut Vec<Check>) {
+    add(
+        out,
+        d,
+        Spec {
+            section: "http/hygiene",
+            name: "header-limit".into(),
+            title: "oversized request headers are refused".into(),
+            level: Level::BestPractice,
+            requirement: "A request whose headers exceed a sane limit (here 32 KiB) is refused with a 4xx such as 431, not processed.",
+            source: "operations practice (RFC 6585 §5)",
+            needs: &[],
+        },
+        body(header_limit),
+    );
     let s = |name: &str, title: &str, level, requirement, source, needs| Spec {
         section: "http/hygiene",
         name: name.into(),
@@ -242,6 +256,28 @@ fn fast_402(ctx: &Ctx) -> crate::catalogue::CheckFuture<'_> {
                 format!("{} ms", ex.elapsed.as_millis()),
             )
             .with(&ex)
+        }
+    })
+}
+
+fn header_limit(ctx: &Ctx) -> crate::catalogue::CheckFuture<'_> {
+    Box::pin(async move {
+        let padding = "x".repeat(32 * 1024);
+        let ex = ctx
+            .target
+            .send(paid(ctx), None, &[("X-Padding", padding.as_str())])
+            .await;
+        match ex.status {
+            0 => Outcome::pass(format!(
+                "refused at the connection ({})",
+                ex.error.clone().unwrap_or_default()
+            )),
+            400..=499 if ex.status != 402 => Outcome::pass(ex.describe()),
+            _ => Outcome::fail(
+                "a 4xx refusal such as 431",
+                format!("{}: the request was processed", ex.describe()),
+            )
+            .with(&ex),
         }
     })
 }

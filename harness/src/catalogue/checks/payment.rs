@@ -3,10 +3,25 @@
 
 use super::{Spec, add, body, offer, pay, settlements, transport, valid_payment};
 use crate::catalogue::{Check, CheckFuture, Ctx, Level, Need, Outcome};
+use crate::mocks::facilitator::journal::Verdict;
 use crate::protocol::facilitator::SettlementResponse;
 use crate::protocol::{Dialect, Mode, decode_header};
 
 pub(super) fn register(d: Dialect, out: &mut Vec<Check>) {
+    add(
+        out,
+        d,
+        Spec {
+            section: "payment",
+            name: "facilitator-request".into(),
+            title: "the server's requests to the facilitator are well-formed".into(),
+            level: Level::Must,
+            requirement: "POST /verify and /settle carry {x402Version, paymentPayload, paymentRequirements} with the payload as received and the server's own requirements.",
+            source: "x402-specification-v2.md §7.1, §7.2",
+            needs: &[Need::Facilitator],
+        },
+        body(|ctx: &Ctx| Box::pin(async move { facilitator_request(ctx).await })),
+    );
     let s = |name: &str, title: &str, level, requirement, source, needs| Spec {
         section: "payment",
         name: name.into(),
@@ -150,4 +165,43 @@ fn not_cacheable(ctx: &Ctx) -> CheckFuture<'_> {
             .with(&ex)
         }
     })
+}
+
+async fn facilitator_request(ctx: &Ctx) -> Outcome {
+    let (_, payment) = match valid_payment(ctx).await {
+        Ok(v) => v,
+        Err(o) => return o,
+    };
+    let journal = super::facilitator(ctx).journal();
+    let mark = journal.len();
+    let ex = ctx
+        .target
+        .send(&ctx.target.paid[0], Some(&payment.value), &[])
+        .await;
+    let calls = journal.since(mark);
+    if calls.is_empty() {
+        return Outcome::not_exercised(format!(
+            "the server called no facilitator ({})",
+            ex.describe()
+        ))
+        .with(&ex);
+    }
+    for call in &calls {
+        if let Verdict::Malformed { error } = &call.verdict {
+            return Outcome::fail(
+                format!("a well-formed /{} request", call.endpoint.name()),
+                error.clone(),
+            )
+            .with(&ex);
+        }
+        if !call.deviations.is_empty() {
+            let list: Vec<String> = call.deviations.iter().map(ToString::to_string).collect();
+            return Outcome::fail(
+                format!("a /{} request without deviations", call.endpoint.name()),
+                list.join("; "),
+            )
+            .with(&ex);
+        }
+    }
+    Outcome::pass(format!("{} well-formed call(s)", calls.len()))
 }

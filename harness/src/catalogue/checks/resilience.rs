@@ -39,6 +39,24 @@ const FAULTS: &[(&str, &str, &str)] = &[
 ];
 
 pub(super) fn register(d: Dialect, out: &mut Vec<Check>) {
+    let spec = Spec {
+        section: "resilience",
+        name: "failure-receipt".into(),
+        title: "a failed settlement's 402 carries the failed receipt".into(),
+        level: Level::Should,
+        requirement: "When settlement fails, the 402 carries the settlement response with success: false and an errorReason, so the client knows it was not charged.",
+        source: match d {
+            Dialect::X402V1 => "x402 transports-v1/http.md (settlement failure example)",
+            _ => "x402 transports-v2/http.md (settlement failure example)",
+        },
+        needs: &[Need::Facilitator],
+    };
+    add(
+        out,
+        d,
+        spec,
+        body(|ctx: &Ctx| Box::pin(async move { failure_receipt(ctx).await })),
+    );
     for (name, rule, what) in FAULTS {
         let spec = Spec {
             section: "resilience",
@@ -93,4 +111,47 @@ async fn not_served_under(ctx: &Ctx, rule: &'static str) -> Outcome {
         .with(&ex);
     }
     Outcome::pass(format!("withheld with {}", ex.describe()))
+}
+
+async fn failure_receipt(ctx: &Ctx) -> Outcome {
+    let (_, payment) = match valid_payment(ctx).await {
+        Ok(v) => v,
+        Err(o) => return o,
+    };
+    let ex = {
+        let _faults = Faults::set(facilitator(ctx), &["settle=settle-failure"]);
+        ctx.target
+            .send(&ctx.target.paid[0], Some(&payment.value), &[])
+            .await
+    };
+    if ex.is_success() {
+        return Outcome::not_exercised(
+            "the payment was served although settlement failed (see resilience/settle-failure)",
+        )
+        .with(&ex);
+    }
+    let name = ctx.target.dialect.response_header();
+    let Some(header) = ex.header(name) else {
+        return Outcome::fail(
+            format!("a {name} header with success: false"),
+            format!("{}, no {name}", ex.describe()),
+        )
+        .with(&ex);
+    };
+    match decode_header::<SettlementResponse>(ctx.target.dialect, Mode::Lenient, header) {
+        Ok(r) if !r.value.success && r.value.error_reason.is_some() => Outcome::pass(format!(
+            "{} with errorReason {}",
+            ex.describe(),
+            r.value.error_reason.unwrap_or_default()
+        )),
+        Ok(r) => Outcome::fail(
+            "success: false with an errorReason",
+            format!(
+                "success: {}, errorReason: {:?}",
+                r.value.success, r.value.error_reason
+            ),
+        )
+        .with(&ex),
+        Err(e) => Outcome::fail(format!("a decodable {name}"), e.to_string()).with(&ex),
+    }
 }

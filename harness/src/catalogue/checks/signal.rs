@@ -65,6 +65,18 @@ pub(super) fn register(d: Dialect, out: &mut Vec<Check>) {
             out,
             d,
             s(
+                "header-budget",
+                "the PAYMENT-REQUIRED header fits in 8 KiB",
+                Level::BestPractice,
+                "The PAYMENT-REQUIRED header stays under 8 KiB, the header limit of common proxies.",
+                "x402-foundation/x402#3803; x402-conformance P6",
+            ),
+            body(header_budget),
+        );
+        add(
+            out,
+            d,
+            s(
                 "requirements-encoding",
                 "the header is padded standard base64 of compact JSON",
                 Level::Should,
@@ -216,6 +228,27 @@ fn resource_url(ctx: &Ctx) -> crate::catalogue::CheckFuture<'_> {
             Outcome::fail(
                 format!("a resource URL whose path is {}", route.path),
                 format!("'{url}'"),
+            )
+            .with(&ex)
+        }
+    })
+}
+
+/// Proxies commonly cap a header at 8 KiB.
+const HEADER_BUDGET: usize = 8 * 1024;
+
+fn header_budget(ctx: &Ctx) -> crate::catalogue::CheckFuture<'_> {
+    Box::pin(async move {
+        let ex = ctx.target.send(paid(ctx), None, &[]).await;
+        let Some(value) = ex.header("payment-required") else {
+            return Outcome::not_exercised("no PAYMENT-REQUIRED header").with(&ex);
+        };
+        if value.len() <= HEADER_BUDGET {
+            Outcome::pass(format!("{} bytes", value.len()))
+        } else {
+            Outcome::fail(
+                format!("at most {HEADER_BUDGET} bytes"),
+                format!("{} bytes", value.len()),
             )
             .with(&ex)
         }
