@@ -171,3 +171,54 @@ fn an_unreachable_target_is_exit_3() {
         .unwrap();
     assert_eq!(out.status.code(), Some(3));
 }
+
+#[test]
+fn ctrl_c_writes_an_incomplete_report_and_exits_1() {
+    use std::io::{BufRead, BufReader};
+    let dir = std::env::temp_dir().join(format!("paycheck-spawn-interrupt-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let server = format!("{} serve-reference --facilitator-timeout 60s", bin());
+    let mut child = Command::new(bin())
+        .args([
+            "run",
+            "--suite",
+            "x402-v2",
+            "--spawn",
+            &server,
+            "--paid",
+            "GET /premium",
+        ])
+        .args([
+            "--only",
+            "x402-v2/resilience/verify-hang",
+            "--timeout",
+            "60s",
+            "--report-dir",
+        ])
+        .arg(&dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    while stderr.read_line(&mut line).unwrap() > 0 && !line.contains("starting:") {
+        line.clear();
+    }
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1));
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["incomplete"], true);
+    assert!(
+        std::fs::read_to_string(dir.join("summary.md"))
+            .unwrap()
+            .contains("Incomplete run")
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -50,6 +50,31 @@ fn init_logging() {
         .try_init();
 }
 
+/// Listens for Ctrl-C and SIGTERM from now on (so that a signal during start-up is not
+/// lost) and returns a signal that turns true at the first one.
+pub(crate) fn listen_for_stop() -> crate::serve::StopSignal {
+    let (tx, rx) = crate::serve::stop_channel();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler installs");
+        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler installs");
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+            let _ = tx.send(true);
+        });
+    }
+    #[cfg(not(unix))]
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        let _ = tx.send(true);
+    });
+    rx
+}
+
 /// Waits for Ctrl-C or SIGTERM.
 pub(crate) async fn wait_for_stop() {
     #[cfg(unix)]

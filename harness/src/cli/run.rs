@@ -3,7 +3,7 @@
 
 use super::args::RunArgs;
 use super::console;
-use super::{Exit, wait_for_stop};
+use super::{Exit, listen_for_stop};
 use crate::catalogue::runner::{Selection, run_suite, select};
 use crate::catalogue::{Check, Ctx, Status, catalogue, with_scenarios};
 use crate::mocks::{FacilitatorConfig, MockFacilitator};
@@ -12,6 +12,7 @@ use crate::payer::{KeySource, Payer};
 use crate::protocol::Dialect;
 use crate::report::{Report, SuiteReport};
 use crate::scenario::{self, Scenario};
+use crate::serve::{StopSignal, stopped};
 use crate::target::Target;
 use crate::target::embedded::Embedded;
 use crate::target::spawn::Spawned;
@@ -38,6 +39,7 @@ type Collected = Arc<Mutex<Vec<SuiteReport>>>;
 /// Everything a suite run needs besides its dialect.
 struct Plan<'a> {
     args: &'a RunArgs,
+    stop: StopSignal,
     scenarios: Vec<Scenario>,
     selection: Selection,
     key: KeySource,
@@ -131,6 +133,7 @@ pub(super) async fn run(args: RunArgs) -> Exit {
     }
     let plan = Plan {
         args: &args,
+        stop: listen_for_stop(),
         scenarios,
         selection,
         key,
@@ -195,6 +198,7 @@ fn check_target_flags(args: &RunArgs) -> Result<(), String> {
 
 /// Waits for `work` unless Ctrl-C comes first; true when interrupted.
 async fn until_stopped<F: std::future::Future<Output = Result<(), String>>>(
+    stop: &StopSignal,
     work: F,
 ) -> Result<bool, Exit> {
     tokio::select! {
@@ -205,7 +209,7 @@ async fn until_stopped<F: std::future::Future<Output = Result<(), String>>>(
                 Err(Exit::Internal)
             }
         },
-        _ = wait_for_stop() => Ok(true),
+        _ = stopped(stop.clone()) => Ok(true),
     }
 }
 
@@ -225,7 +229,7 @@ async fn run_embedded(plan: &Plan<'_>, suites: &[Dialect]) -> Result<bool, Exit>
         embedded.stop().await;
         result
     }));
-    until_stopped(async {
+    until_stopped(&plan.stop, async {
         work.await
             .into_iter()
             .collect::<Result<Vec<()>, String>>()
@@ -260,15 +264,31 @@ async fn run_spawned(plan: &Plan<'_>, suites: &[Dialect], command: &str) -> Resu
         "starting: {command} (PORT and FACILITATOR_URL set; output in {})",
         log.display()
     );
-    let server = match Spawned::start(command, &env, plan.args.startup_timeout, &log).await {
+    let mut server = match Spawned::spawn(command, &env, &log) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
             return Err(Exit::Unreachable);
         }
     };
+    let ready = tokio::select! {
+        r = server.wait_ready(plan.args.startup_timeout) => Some(r),
+        _ = stopped(plan.stop.clone()) => None,
+    };
+    match ready {
+        Some(Ok(())) => {}
+        Some(Err(e)) => {
+            eprintln!("error: {e}");
+            server.stop().await;
+            return Err(Exit::Unreachable);
+        }
+        None => {
+            server.stop().await;
+            return Ok(true);
+        }
+    }
     let url = server.url();
-    let result = until_stopped(async {
+    let result = until_stopped(&plan.stop, async {
         for d in suites {
             let ctx = Ctx {
                 target: plan.target(&url, *d),
@@ -309,7 +329,7 @@ async fn run_url(plan: &Plan<'_>, suites: &[Dialect], url: &str) -> Result<bool,
     } else {
         None
     };
-    let result = until_stopped(async {
+    let result = until_stopped(&plan.stop, async {
         for d in suites {
             let ctx = Ctx {
                 target: plan.target(url, *d),

@@ -56,6 +56,7 @@ pub enum SpawnError {
 #[derive(Debug)]
 pub struct Spawned {
     child: Child,
+    command: String,
     /// The port it was told to listen on.
     pub port: u16,
     /// Where its output goes.
@@ -68,14 +69,9 @@ pub fn free_port() -> std::io::Result<u16> {
 }
 
 impl Spawned {
-    /// Runs `command` through `sh -c` with `PORT` and `env` set, and waits until it accepts
-    /// connections on 127.0.0.1:PORT (at most `startup`).
-    pub async fn start(
-        command: &str,
-        env: &[(&str, String)],
-        startup: Duration,
-        log: &Path,
-    ) -> Result<Self, SpawnError> {
+    /// Runs `command` through `sh -c` with `PORT` and `env` set, in its own process group,
+    /// its output going to `log`. Call [`Spawned::wait_ready`] next.
+    pub fn spawn(command: &str, env: &[(&str, String)], log: &Path) -> Result<Self, SpawnError> {
         let start_error = |error| SpawnError::Start {
             command: command.into(),
             error,
@@ -99,31 +95,35 @@ impl Spawned {
             cmd.env(k, v);
         }
         let child = cmd.spawn().map_err(start_error)?;
-        let mut spawned = Spawned {
+        Ok(Spawned {
             child,
+            command: command.to_string(),
             port,
             log: log.to_path_buf(),
-        };
+        })
+    }
+
+    /// Waits until the server accepts connections on 127.0.0.1:PORT (at most `startup`).
+    /// On an error the caller still owns the server and should [`Spawned::stop`] it.
+    pub async fn wait_ready(&mut self, startup: Duration) -> Result<(), SpawnError> {
         let started = Instant::now();
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
         loop {
             if tokio::net::TcpStream::connect(addr).await.is_ok() {
-                return Ok(spawned);
+                return Ok(());
             }
-            if let Ok(Some(status)) = spawned.child.try_wait() {
-                let output = spawned.tail_output();
+            if let Ok(Some(status)) = self.child.try_wait() {
                 return Err(SpawnError::Exited {
-                    command: command.into(),
+                    command: self.command.clone(),
                     status: status.to_string(),
-                    port,
-                    output,
+                    port: self.port,
+                    output: self.tail_output(),
                 });
             }
             if started.elapsed() > startup {
-                spawned.stop().await;
                 return Err(SpawnError::NotReady {
-                    command: command.into(),
-                    port,
+                    command: self.command.clone(),
+                    port: self.port,
                     waited: startup,
                 });
             }
