@@ -4,7 +4,10 @@ use super::decode::Message;
 use super::deviation::Deviation;
 use super::dialect::Dialect;
 use super::network::chain_id;
-use super::v2::{check_amount, check_evm_offer, check_exact_payload, eip712_name_version};
+use super::v2::{
+    check_accepts, check_amount, check_evm_offer, check_exact_payload, check_version,
+    eip712_name_version,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -103,37 +106,18 @@ impl PaymentRequirementsV1 {
     }
 }
 
-fn check_version_1(found: u64, out: &mut Vec<Deviation>) {
-    if found != 1 {
-        out.push(Deviation::new(
-            "version",
-            "/x402Version",
-            format!("{found}, expected 1"),
-        ));
-    }
-}
-
 impl Message for PaymentRequiredV1 {
     const NAME: &'static str = "payment-required";
     fn check(&self, _dialect: Dialect, out: &mut Vec<Deviation>) {
-        check_version_1(self.x402_version, out);
-        if self.accepts.is_empty() {
-            out.push(Deviation::new(
-                "accepts.empty",
-                "/accepts",
-                "no way to pay is offered",
-            ));
-        }
-        for (i, req) in self.accepts.iter().enumerate() {
-            req.check(&format!("/accepts/{i}"), out);
-        }
+        check_version(self.x402_version, Dialect::X402V1, out);
+        check_accepts(&self.accepts, out, |req, path, out| req.check(path, out));
     }
 }
 
 impl Message for PaymentPayloadV1 {
     const NAME: &'static str = "payment-payload";
     fn check(&self, _dialect: Dialect, out: &mut Vec<Deviation>) {
-        check_version_1(self.x402_version, out);
+        check_version(self.x402_version, Dialect::X402V1, out);
         let exact_evm = self.scheme == "exact" && chain_id(&self.network).is_some();
         check_exact_payload(exact_evm, &self.payload, out);
     }

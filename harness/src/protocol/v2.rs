@@ -157,7 +157,7 @@ pub(crate) fn check_evm_offer(
     }
 }
 
-fn check_version(found: u64, dialect: Dialect, out: &mut Vec<Deviation>) {
+pub(crate) fn check_version(found: u64, dialect: Dialect, out: &mut Vec<Deviation>) {
     if found != dialect.version() {
         out.push(Deviation::new(
             "version",
@@ -186,16 +186,25 @@ impl Message for PaymentRequired {
     const NAME: &'static str = "payment-required";
     fn check(&self, dialect: Dialect, out: &mut Vec<Deviation>) {
         check_version(self.x402_version, dialect, out);
-        if self.accepts.is_empty() {
-            out.push(Deviation::new(
-                "accepts.empty",
-                "/accepts",
-                "no way to pay is offered",
-            ));
-        }
-        for (i, req) in self.accepts.iter().enumerate() {
-            req.check(&format!("/accepts/{i}"), out);
-        }
+        check_accepts(&self.accepts, out, |req, path, out| req.check(path, out));
+    }
+}
+
+/// Checks that `accepts` offers something, and each entry with `check`.
+pub(crate) fn check_accepts<T>(
+    accepts: &[T],
+    out: &mut Vec<Deviation>,
+    check: impl Fn(&T, &str, &mut Vec<Deviation>),
+) {
+    if accepts.is_empty() {
+        out.push(Deviation::new(
+            "accepts.empty",
+            "/accepts",
+            "no way to pay is offered",
+        ));
+    }
+    for (i, req) in accepts.iter().enumerate() {
+        check(req, &format!("/accepts/{i}"), out);
     }
 }
 

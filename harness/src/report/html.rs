@@ -34,7 +34,7 @@ pub fn render(report: &Report) -> String {
     }
     h.push_str("<table><tr><th>suite</th><th>target</th><th>pass</th><th>fail</th><th>warn</th><th>unsupported</th><th>not exercised</th><th>error</th></tr>\n");
     for s in &report.suites {
-        let c = |st: Status| s.results.iter().filter(|r| r.status == st).count();
+        let c = |st: Status| s.count(st);
         let _ = writeln!(
             h,
             "<tr><td>{}</td><td>{} ({})</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",

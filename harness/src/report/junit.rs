@@ -33,7 +33,7 @@ pub fn render(report: &Report) -> String {
         report.elapsed_ms / 1000.0
     );
     for suite in &report.suites {
-        let count = |st: Status| suite.results.iter().filter(|r| r.status == st).count();
+        let count = |st: Status| suite.count(st);
         let skipped = suite
             .results
             .iter()

@@ -12,7 +12,7 @@ pub fn render(report: &Report) -> String {
     }
     m.push_str("| suite | target | pass | fail | warn | unsupported | not exercised | error |\n|---|---|---|---|---|---|---|---|\n");
     for s in &report.suites {
-        let c = |st: Status| s.results.iter().filter(|r| r.status == st).count();
+        let c = |st: Status| s.count(st);
         let _ = writeln!(
             m,
             "| {} | {} ({}) | {} | {} | {} | {} | {} | {} |",

@@ -51,6 +51,13 @@ pub struct SuiteReport {
     pub results: Vec<CheckResult>,
 }
 
+impl SuiteReport {
+    /// How many of its results have `status`.
+    pub fn count(&self, status: Status) -> usize {
+        self.results.iter().filter(|r| r.status == status).count()
+    }
+}
+
 /// A whole run.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {

@@ -112,6 +112,13 @@ async fn valid_payment(ctx: &Ctx) -> Result<(Challenge, PaymentHeader), Outcome>
     Ok((challenge, payment))
 }
 
+/// Pays the first paid route validly and sends the payment once.
+async fn pay_first_route(ctx: &Ctx) -> Result<(PaymentHeader, Exchange), Outcome> {
+    let (_, payment) = valid_payment(ctx).await?;
+    let ex = ctx.target.send(paid(ctx), Some(&payment.value), &[]).await;
+    Ok((payment, ex))
+}
+
 /// Sets fault rules on the mock facilitator for the life of the guard.
 struct Faults<'a>(&'a MockFacilitator);
 

@@ -1,7 +1,7 @@
 //! payment: a valid payment is served with a settlement receipt (the verify-then-settle
 //! order is the scenario file `scenarios/x402/payment-verify-then-settle.toml`).
 
-use super::{Spec, add, body, offer, pay, settlements, transport, valid_payment};
+use super::{Spec, add, body, offer, pay, pay_first_route, settlements, transport};
 use crate::catalogue::{Check, CheckFuture, Ctx, Level, Need, Outcome};
 use crate::mocks::facilitator::journal::Verdict;
 use crate::protocol::facilitator::SettlementResponse;
@@ -74,14 +74,10 @@ pub(super) fn register(d: Dialect, out: &mut Vec<Check>) {
 
 fn served(ctx: &Ctx) -> CheckFuture<'_> {
     Box::pin(async move {
-        let (_, payment) = match valid_payment(ctx).await {
+        let (_, ex) = match pay_first_route(ctx).await {
             Ok(v) => v,
             Err(o) => return o,
         };
-        let ex = ctx
-            .target
-            .send(&ctx.target.paid[0], Some(&payment.value), &[])
-            .await;
         if !ex.is_success() {
             return Outcome::fail("2xx for a valid payment", ex.describe()).with(&ex);
         }
@@ -136,14 +132,10 @@ fn no_settle_on_failure(ctx: &Ctx) -> CheckFuture<'_> {
 
 fn not_cacheable(ctx: &Ctx) -> CheckFuture<'_> {
     Box::pin(async move {
-        let (_, payment) = match valid_payment(ctx).await {
+        let (_, ex) = match pay_first_route(ctx).await {
             Ok(v) => v,
             Err(o) => return o,
         };
-        let ex = ctx
-            .target
-            .send(&ctx.target.paid[0], Some(&payment.value), &[])
-            .await;
         if !ex.is_success() {
             return Outcome::not_exercised(format!(
                 "the valid payment was not served ({})",
@@ -168,16 +160,12 @@ fn not_cacheable(ctx: &Ctx) -> CheckFuture<'_> {
 }
 
 async fn facilitator_request(ctx: &Ctx) -> Outcome {
-    let (_, payment) = match valid_payment(ctx).await {
+    let journal = super::facilitator(ctx).journal();
+    let mark = journal.len();
+    let (_, ex) = match pay_first_route(ctx).await {
         Ok(v) => v,
         Err(o) => return o,
     };
-    let journal = super::facilitator(ctx).journal();
-    let mark = journal.len();
-    let ex = ctx
-        .target
-        .send(&ctx.target.paid[0], Some(&payment.value), &[])
-        .await;
     let calls = journal.since(mark);
     if calls.is_empty() {
         return Outcome::not_exercised(format!(

@@ -1,6 +1,6 @@
 //! resilience: with the facilitator failing in each way, nothing unpaid is ever served.
 
-use super::{Faults, Spec, add, body, facilitator, settlements, valid_payment};
+use super::{Faults, Spec, add, body, facilitator, pay_first_route, settlements};
 use crate::catalogue::{Check, Ctx, Level, Need, Outcome};
 use crate::protocol::facilitator::SettlementResponse;
 use crate::protocol::{Dialect, Mode, decode_header};
@@ -77,15 +77,12 @@ pub(super) fn register(d: Dialect, out: &mut Vec<Check>) {
 }
 
 async fn not_served_under(ctx: &Ctx, rule: &'static str) -> Outcome {
-    let (_, payment) = match valid_payment(ctx).await {
-        Ok(v) => v,
-        Err(o) => return o,
-    };
-    let ex = {
+    let (payment, ex) = {
         let _faults = Faults::set(facilitator(ctx), &[rule]);
-        ctx.target
-            .send(&ctx.target.paid[0], Some(&payment.value), &[])
-            .await
+        match pay_first_route(ctx).await {
+            Ok(v) => v,
+            Err(o) => return o,
+        }
     };
     if let Some(e) = &ex.error {
         return Outcome::fail("an answer within the timeout", format!("no answer ({e})")).with(&ex);
@@ -114,15 +111,12 @@ async fn not_served_under(ctx: &Ctx, rule: &'static str) -> Outcome {
 }
 
 async fn failure_receipt(ctx: &Ctx) -> Outcome {
-    let (_, payment) = match valid_payment(ctx).await {
-        Ok(v) => v,
-        Err(o) => return o,
-    };
-    let ex = {
+    let (_, ex) = {
         let _faults = Faults::set(facilitator(ctx), &["settle=settle-failure"]);
-        ctx.target
-            .send(&ctx.target.paid[0], Some(&payment.value), &[])
-            .await
+        match pay_first_route(ctx).await {
+            Ok(v) => v,
+            Err(o) => return o,
+        }
     };
     if ex.is_success() {
         return Outcome::not_exercised(

@@ -142,8 +142,8 @@ impl Journal {
             .count()
     }
 
-    /// The endpoints called for one payment (by nonce), in order.
-    pub fn calls_for_nonce(&self, nonce: &str) -> Vec<Endpoint> {
+    /// The entries for one payment (by nonce), in order.
+    fn for_nonce(&self, nonce: &str) -> Vec<JournalEntry> {
         self.lock()
             .iter()
             .filter(|e| {
@@ -151,19 +151,19 @@ impl Journal {
                     .as_deref()
                     .is_some_and(|n| n.eq_ignore_ascii_case(nonce))
             })
-            .map(|e| e.endpoint)
+            .cloned()
             .collect()
+    }
+
+    /// The endpoints called for one payment (by nonce), in order.
+    pub fn calls_for_nonce(&self, nonce: &str) -> Vec<Endpoint> {
+        self.for_nonce(nonce).iter().map(|e| e.endpoint).collect()
     }
 
     /// How many times one payment (by nonce) was settled successfully.
     pub fn settlements_of(&self, nonce: &str) -> usize {
-        self.lock()
+        self.for_nonce(nonce)
             .iter()
-            .filter(|e| {
-                e.nonce
-                    .as_deref()
-                    .is_some_and(|n| n.eq_ignore_ascii_case(nonce))
-            })
             .filter(|e| matches!(e.verdict, Verdict::Settled { .. }))
             .count()
     }
