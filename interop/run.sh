@@ -64,6 +64,7 @@ for server in $servers; do
         fi
     fi
     out="$report_root/$server"
+    rm -rf "$out"    # no stale summary from an earlier run
     mkdir -p "$out"
     echo "== $server: paycheck run --suite $suite"
     "$paycheck" run --suite "$suite" \

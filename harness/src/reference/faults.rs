@@ -138,7 +138,7 @@ impl ReferenceFault {
                 "resilience/settle-hang",
             ],
             FailOpen => &["resilience/verify-error", "resilience/verify-hang"],
-            NoTimeout => &["resilience/verify-hang"],
+            NoTimeout => &["resilience/bounded-answer"],
             Malformed500 => &["http/hygiene/malformed-400", "http/hygiene/no-internals"],
             HeadCharges => &["http/hygiene/head-not-charged"],
             HtmlForBrowsers => &["http/hygiene/json-not-html"],

@@ -101,7 +101,7 @@ pub(super) fn register(d: Dialect, out: &mut Vec<Check>) {
         ),
         body(json_not_html),
     );
-    if d != Dialect::X402V1 {
+    {
         add(
             out,
             d,
@@ -109,7 +109,7 @@ pub(super) fn register(d: Dialect, out: &mut Vec<Check>) {
                 "cors-expose",
                 "CORS exposes the payment headers",
                 Level::BestPractice,
-                "Cross-origin responses list PAYMENT-REQUIRED and PAYMENT-RESPONSE in Access-Control-Expose-Headers, so browser clients can read them.",
+                "Cross-origin responses list the payment headers a client must read (v2 and t402: PAYMENT-REQUIRED, PAYMENT-RESPONSE; v1: X-PAYMENT-RESPONSE) in Access-Control-Expose-Headers.",
                 "protocols.md §1.1 (CORS, no spec text)",
                 &[],
             ),
@@ -229,15 +229,21 @@ fn cors_expose(ctx: &Ctx) -> crate::catalogue::CheckFuture<'_> {
             .header("access-control-expose-headers")
             .unwrap_or("")
             .to_lowercase();
-        let missing: Vec<&str> = ["payment-required", "payment-response"]
-            .into_iter()
-            .filter(|h| !exposed.contains(h) && exposed.trim() != "*")
+        let listed: Vec<&str> = exposed.split(',').map(str::trim).collect();
+        let wanted: &[&str] = match ctx.target.dialect {
+            Dialect::X402V1 => &["x-payment-response"],
+            _ => &["payment-required", "payment-response"],
+        };
+        let missing: Vec<&str> = wanted
+            .iter()
+            .copied()
+            .filter(|h| !listed.contains(h) && !listed.contains(&"*"))
             .collect();
         if missing.is_empty() {
             Outcome::pass(format!("exposes: {exposed}"))
         } else {
             Outcome::fail(
-                "PAYMENT-REQUIRED and PAYMENT-RESPONSE exposed",
+                format!("{} exposed", wanted.join(" and ")),
                 format!("expose-headers: '{exposed}'"),
             )
             .with(&ex)

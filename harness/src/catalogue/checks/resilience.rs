@@ -41,6 +41,21 @@ const FAULTS: &[(&str, &str, &str)] = &[
 pub(super) fn register(d: Dialect, out: &mut Vec<Check>) {
     let spec = Spec {
         section: "resilience",
+        name: "bounded-answer".into(),
+        title: "the server answers when the facilitator hangs".into(),
+        level: Level::BestPractice,
+        requirement: "When /verify never answers, the server gives up on it and answers the client within the run's --timeout (default 10 s), so clients are not left hanging.",
+        source: "operations practice (a timeout on facilitator calls)",
+        needs: &[Need::Facilitator],
+    };
+    add(
+        out,
+        d,
+        spec,
+        body(|ctx: &Ctx| Box::pin(async move { bounded_answer(ctx).await })),
+    );
+    let spec = Spec {
+        section: "resilience",
         name: "failure-receipt".into(),
         title: "a failed settlement's 402 carries the failed receipt".into(),
         level: Level::Should,
@@ -85,7 +100,18 @@ async fn not_served_under(ctx: &Ctx, rule: &'static str) -> Outcome {
         }
     };
     if let Some(e) = &ex.error {
-        return Outcome::fail("an answer within the timeout", format!("no answer ({e})")).with(&ex);
+        // No answer within --timeout serves nothing; whether the server answers in time is
+        // resilience/bounded-answer's question.
+        return match settlements(ctx, &payment.nonce) {
+            Some(n @ 1..) => Outcome::fail(
+                "no settlement under the fault",
+                format!("{n} settlement(s)"),
+            )
+            .with(&ex),
+            _ => Outcome::pass(format!(
+                "nothing served or settled (no answer within the timeout: {e})"
+            )),
+        };
     }
     let receipt_success = ex
         .header(ctx.target.dialect.response_header())
@@ -147,5 +173,27 @@ async fn failure_receipt(ctx: &Ctx) -> Outcome {
         )
         .with(&ex),
         Err(e) => Outcome::fail(format!("a decodable {name}"), e.to_string()).with(&ex),
+    }
+}
+
+async fn bounded_answer(ctx: &Ctx) -> Outcome {
+    let (_, ex) = {
+        let _faults = Faults::set(facilitator(ctx), &["verify=hang"]);
+        match pay_first_route(ctx).await {
+            Ok(v) => v,
+            Err(o) => return o,
+        }
+    };
+    match &ex.error {
+        None => Outcome::pass(format!(
+            "{} after {} ms",
+            ex.describe(),
+            ex.elapsed.as_millis()
+        )),
+        Some(e) => Outcome::fail(
+            "an answer within the run's --timeout",
+            format!("no answer ({e}); give facilitator calls a timeout, or raise --timeout"),
+        )
+        .with(&ex),
     }
 }
