@@ -13,6 +13,7 @@ pub mod cli;
 pub mod duration;
 pub mod mocks;
 pub mod payer;
+pub mod props;
 pub mod protocol;
 pub mod reference;
 pub mod report;

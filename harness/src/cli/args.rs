@@ -28,6 +28,9 @@ pub enum Command {
     /// Run the conformance catalogue (default: every suite, against the embedded servers).
     #[command(after_help = EXIT_CODES_HELP)]
     Run(Box<RunArgs>),
+    /// Property-test payment validation and replay: generated payments, shrunk failures.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Props(Box<PropsArgs>),
     /// List the checks: id, level and title.
     List(ListArgs),
     /// Show what one check requires, at which level, and where the requirement comes from.
@@ -156,4 +159,24 @@ pub struct ListArgs {
 pub struct ExplainArgs {
     /// The check id, as printed by `paycheck list`.
     pub id: String,
+}
+
+/// Flags of `paycheck props` (the target flags are those of `run`).
+#[derive(Debug, Args)]
+pub struct PropsArgs {
+    /// Target, routes, suites and reports, as for `paycheck run`.
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Generated cases per property (the replay property runs a tenth as many).
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub cases: u32,
+    /// Seed of the case generator; printed with every run so it can be repeated.
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+    /// Wall-time cap per property and suite; cases past it are skipped and counted.
+    #[arg(long, value_name = "DUR", default_value = "60s", value_parser = parse_duration)]
+    pub time_budget: Duration,
+    /// Where minimal failing cases are stored (SUITE.jsonl) and replayed first.
+    #[arg(long, value_name = "DIR", default_value = "fixtures/regressions")]
+    pub regressions: PathBuf,
 }

@@ -74,6 +74,12 @@ pub fn print(report: &Report) {
                     }
                     _ => println!("        {}: {}", r.status, r.message),
                 }
+                // Property failures carry the reproduction (curl and payload) on more lines.
+                if let Some((_, rest)) = r.message.split_once('\n') {
+                    for line in rest.lines() {
+                        println!("      {line}");
+                    }
+                }
             }
         }
     }

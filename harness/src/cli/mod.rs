@@ -32,6 +32,7 @@ pub fn main() -> Exit {
             .unwrap_or_else(|| Command::Run(Box::new(RunArgs::default_run())))
         {
             Command::Run(args) => run::run(*args).await,
+            Command::Props(args) => run::props(*args).await,
             Command::List(args) => catalogue_cmds::list(args),
             Command::Explain(args) => catalogue_cmds::explain(args),
             Command::Mocks(args) => mocks::mocks(args).await,

@@ -1,14 +1,16 @@
 //! `paycheck run`: the conformance catalogue against the embedded reference servers
 //! (default), a server paycheck spawns (`--spawn`), or one it is pointed at (`--target`).
 
-use super::args::RunArgs;
+use super::args::{PropsArgs, RunArgs};
 use super::console;
 use super::{Exit, listen_for_stop};
+use crate::catalogue::runner::CheckResult;
 use crate::catalogue::runner::{Selection, run_suite, select};
 use crate::catalogue::{Check, Ctx, Status, catalogue, with_scenarios};
 use crate::mocks::{FacilitatorConfig, MockFacilitator};
 use crate::payer::keys::KEY_ENV_VAR;
 use crate::payer::{KeySource, Payer};
+use crate::props::{self, PropsConfig};
 use crate::protocol::Dialect;
 use crate::report::{Report, SuiteReport};
 use crate::scenario::{self, Scenario};
@@ -39,6 +41,8 @@ type Collected = Arc<Mutex<Vec<SuiteReport>>>;
 /// Everything a suite run needs besides its dialect.
 struct Plan<'a> {
     args: &'a RunArgs,
+    /// `paycheck props`: run the properties instead of the catalogue.
+    props: Option<PropsConfig>,
     stop: StopSignal,
     scenarios: Vec<Scenario>,
     selection: Selection,
@@ -62,7 +66,7 @@ impl Plan<'_> {
     }
 
     /// Runs one suite on `ctx`, recording results as they come.
-    async fn run_on(&self, ctx: &Ctx, dialect: Dialect, kind: &str) -> Result<(), String> {
+    async fn run_on(&self, ctx: Arc<Ctx>, dialect: Dialect, kind: &str) -> Result<(), String> {
         let checks = self.checks(dialect)?;
         let index = {
             let mut all = self.collected.lock().unwrap_or_else(|e| e.into_inner());
@@ -74,13 +78,23 @@ impl Plan<'_> {
             });
             all.len() - 1
         };
-        run_suite(ctx, &checks, self.selection.strict, |result| {
+        let record = |result: CheckResult| {
             self.progress.tick(&result);
             self.collected.lock().unwrap_or_else(|e| e.into_inner())[index]
                 .results
                 .push(result);
-        })
-        .await;
+        };
+        match &self.props {
+            None => run_suite(&ctx, &checks, self.selection.strict, record).await,
+            Some(config) => {
+                eprintln!(
+                    "props on {dialect}: up to {} cases per property, seed {}",
+                    config.cases, config.seed
+                );
+                record(props::payload_property(ctx.clone(), config).await);
+                record(props::replay_property(ctx.clone(), config).await);
+            }
+        }
         Ok(())
     }
 
@@ -94,6 +108,29 @@ impl Plan<'_> {
 }
 
 pub(super) async fn run(args: RunArgs) -> Exit {
+    run_with(args, None).await
+}
+
+/// `paycheck props`: the same targets and reports, with the property tests.
+pub(super) async fn props(args: PropsArgs) -> Exit {
+    let seed = args.seed.unwrap_or_else(rand_seed);
+    let config = PropsConfig {
+        cases: args.cases,
+        seed,
+        budget: args.time_budget,
+        regressions: Some(args.regressions.clone()),
+    };
+    run_with(args.run, Some(config)).await
+}
+
+/// A seed from the clock, printed so that the run can be repeated with --seed.
+fn rand_seed() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(402, |d| d.as_nanos() as u64)
+}
+
+async fn run_with(args: RunArgs, props: Option<PropsConfig>) -> Exit {
     let suites = if args.suites.is_empty() {
         Dialect::ALL.to_vec()
     } else {
@@ -133,6 +170,7 @@ pub(super) async fn run(args: RunArgs) -> Exit {
     }
     let plan = Plan {
         args: &args,
+        props,
         stop: listen_for_stop(),
         scenarios,
         selection,
@@ -219,12 +257,12 @@ async fn run_embedded(plan: &Plan<'_>, suites: &[Dialect]) -> Result<bool, Exit>
         let embedded = Embedded::start(*d, None)
             .await
             .map_err(|e| format!("cannot start the embedded servers: {e}"))?;
-        let ctx = Ctx {
+        let ctx = Arc::new(Ctx {
             target: embedded.target(plan.args.timeout),
             facilitator: Some(embedded.facilitator.clone()),
             payer: plan.payer(),
-        };
-        let result = plan.run_on(&ctx, *d, "embedded").await;
+        });
+        let result = plan.run_on(ctx.clone(), *d, "embedded").await;
         drop(ctx);
         embedded.stop().await;
         result
@@ -290,12 +328,12 @@ async fn run_spawned(plan: &Plan<'_>, suites: &[Dialect], command: &str) -> Resu
     let url = server.url();
     let result = until_stopped(&plan.stop, async {
         for d in suites {
-            let ctx = Ctx {
+            let ctx = Arc::new(Ctx {
                 target: plan.target(&url, *d),
                 facilitator: Some(facilitator.clone()),
                 payer: plan.payer(),
-            };
-            plan.run_on(&ctx, *d, "spawned").await?;
+            });
+            plan.run_on(ctx.clone(), *d, "spawned").await?;
         }
         Ok(())
     })
@@ -331,12 +369,12 @@ async fn run_url(plan: &Plan<'_>, suites: &[Dialect], url: &str) -> Result<bool,
     };
     let result = until_stopped(&plan.stop, async {
         for d in suites {
-            let ctx = Ctx {
+            let ctx = Arc::new(Ctx {
                 target: plan.target(url, *d),
                 facilitator: facilitator.clone(),
                 payer: plan.payer(),
-            };
-            plan.run_on(&ctx, *d, "url").await?;
+            });
+            plan.run_on(ctx.clone(), *d, "url").await?;
         }
         Ok(())
     })

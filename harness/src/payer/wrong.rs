@@ -38,6 +38,13 @@ pub enum WrongPayment {
     NotYetValid,
     /// Uses the given nonce instead of a fresh random one.
     ReusedNonce(B256),
+    /// `validAfter` and `validBefore` at these offsets from now, in seconds (signed).
+    Window {
+        /// Offset of `validAfter`.
+        after: i64,
+        /// Offset of `validBefore`.
+        before: i64,
+    },
 }
 
 impl WrongPayment {
@@ -67,6 +74,7 @@ impl WrongPayment {
             WrongPayment::Expired => "expired",
             WrongPayment::NotYetValid => "not-yet-valid",
             WrongPayment::ReusedNonce(_) => "reused-nonce",
+            WrongPayment::Window { .. } => "window",
         }
     }
 
@@ -83,6 +91,7 @@ impl WrongPayment {
             WrongPayment::Expired => "that has expired",
             WrongPayment::NotYetValid => "that is not valid yet",
             WrongPayment::ReusedNonce(_) => "that reuses a nonce",
+            WrongPayment::Window { .. } => "with a chosen validity window",
         }
     }
 
@@ -100,6 +109,10 @@ impl WrongPayment {
                 auth.validBefore = U256::from(now + 7200);
             }
             WrongPayment::ReusedNonce(nonce) => auth.nonce = *nonce,
+            WrongPayment::Window { after, before } => {
+                auth.validAfter = U256::from(now.saturating_add_signed(*after));
+                auth.validBefore = U256::from(now.saturating_add_signed(*before));
+            }
             _ => {}
         }
     }

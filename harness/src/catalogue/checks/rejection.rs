@@ -24,7 +24,7 @@ fn rule(w: &WrongPayment) -> (&'static str, &'static str) {
             "A payment on another network or in another token than offered is refused.",
             "x402-specification-v2.md §6.1.2 (4)",
         ),
-        WrongPayment::Expired | WrongPayment::NotYetValid => (
+        WrongPayment::Expired | WrongPayment::NotYetValid | WrongPayment::Window { .. } => (
             "A payment outside its validAfter/validBefore window is refused.",
             "x402-specification-v2.md §6.1.2 (3), §10.1",
         ),

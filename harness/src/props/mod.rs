@@ -1,0 +1,556 @@
+//! Property tests of a server: generated payments (valid, wrong in one to three ways, or
+//! oddly encoded) and replays, checked against properties every server must keep, with
+//! proptest shrinking a failure to its smallest case.
+//!
+//! Properties of every answer: no 5xx, no dropped connection or hang past the timeout, no
+//! stack trace or internals, a reason on every refusal; a payment that must be refused is
+//! never served and never settled; the valid payment (no edits) is served. Replay: a
+//! payment served once is never served again, at once, after other payments, or among
+//! concurrent copies; it is settled at most once.
+
+mod build;
+pub mod edits;
+mod regressions;
+
+use crate::catalogue::runner::CheckResult;
+use crate::catalogue::{Ctx, Level, Status};
+use crate::mocks::facilitator::faults::FaultRule;
+use crate::target::{Challenge, Exchange};
+use build::build;
+use edits::{Edit, case};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+/// How much to explore.
+#[derive(Debug, Clone)]
+pub struct PropsConfig {
+    /// Generated cases per property (before shrinking).
+    pub cases: u32,
+    /// The seed; the same seed generates the same cases.
+    pub seed: u64,
+    /// Wall-time cap per property; cases past it are skipped and counted.
+    pub budget: Duration,
+    /// Where minimal failing cases are stored and replayed first (`SUITE.jsonl`).
+    pub regressions: Option<PathBuf>,
+}
+
+/// A property's name (the check id's last part), title and requirement.
+struct Property {
+    name: &'static str,
+    title: &'static str,
+    requirement: &'static str,
+}
+
+const PAYLOAD: Property = Property {
+    name: "payload",
+    title: "generated payments are judged safely",
+    requirement: "Every answer to a payment is a clean, reasoned answer without a 5xx; a payment that is wrong in any way is never served nor settled; the valid one is served.",
+};
+
+const REPLAY: Property = Property {
+    name: "replay",
+    title: "a served payment is never served again",
+    requirement: "A payment served once is refused when sent again, at once, after other payments or among concurrent copies, and is settled at most once.",
+};
+
+/// What a case did.
+struct Ran {
+    violation: Option<String>,
+    exchange: Exchange,
+    header: String,
+    json: serde_json::Value,
+}
+
+/// Markers of a stack trace or internal detail in a body.
+const LEAKS: &[&str] = &[
+    "panicked at",
+    "Traceback (most recent call last)",
+    "stack backtrace",
+    "    at ",
+    "node_modules/",
+    ".rs:",
+    "Exception in thread",
+];
+
+/// Runs one case against the target and judges it.
+async fn run_case(ctx: &Ctx, challenge: &Challenge, edits: &[Edit]) -> Result<Ran, String> {
+    let built = build(ctx, challenge, edits)?;
+    let route = &ctx.target.paid[0];
+    let ex = ctx.target.send(route, Some(&built.header), &[]).await;
+    let settled = ctx
+        .facilitator
+        .as_ref()
+        .map_or(0, |f| f.journal().settlements_of(&built.nonce));
+    let violation = judge(ctx, &ex, settled, built.must_refuse, edits.is_empty());
+    Ok(Ran {
+        violation,
+        exchange: ex,
+        header: built.header,
+        json: built.json,
+    })
+}
+
+fn judge(
+    ctx: &Ctx,
+    ex: &Exchange,
+    settled: usize,
+    must_refuse: bool,
+    control: bool,
+) -> Option<String> {
+    if let Some(e) = &ex.error {
+        return Some(format!("no answer: {e}"));
+    }
+    if ex.status >= 500 {
+        return Some(format!("answered {}", ex.describe()));
+    }
+    if let Some(m) = LEAKS.iter().find(|m| ex.body.contains(*m)) {
+        return Some(format!("the body shows internals ('{m}')"));
+    }
+    if (400..500).contains(&ex.status) && !has_reason(ctx, ex) {
+        return Some(format!("a refusal ({}) without a reason", ex.describe()));
+    }
+    if must_refuse && (ex.is_success() || settled > 0) {
+        return Some(format!(
+            "a payment that must be refused got {} and {settled} settlement(s)",
+            ex.describe()
+        ));
+    }
+    if control && (!ex.is_success() || settled != 1) {
+        return Some(format!(
+            "the valid payment got {} and {settled} settlement(s)",
+            ex.describe()
+        ));
+    }
+    None
+}
+
+/// A refusal names its reason: an `error` in the JSON body or in the challenge.
+fn has_reason(ctx: &Ctx, ex: &Exchange) -> bool {
+    let body_error = serde_json::from_str::<serde_json::Value>(&ex.body)
+        .ok()
+        .and_then(|b| {
+            b.get("error")
+                .and_then(|e| e.as_str().map(|s| !s.trim().is_empty()))
+        })
+        .unwrap_or(false);
+    body_error
+        || ctx
+            .target
+            .read_challenge(ex, crate::protocol::Mode::Lenient)
+            .is_ok_and(|c| c.error().is_some_and(|e| !e.trim().is_empty()))
+}
+
+fn rng(seed: u64) -> TestRng {
+    let mut bytes = [0u8; 32];
+    bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    TestRng::from_seed(RngAlgorithm::ChaCha, &bytes)
+}
+
+fn result(
+    ctx: &Ctx,
+    p: &Property,
+    status: Status,
+    message: String,
+    exchanges: Vec<Exchange>,
+    started: Instant,
+) -> CheckResult {
+    CheckResult {
+        id: format!("{}/props/{}", ctx.target.dialect.id(), p.name),
+        section: "props".into(),
+        title: p.title.into(),
+        level: Level::Must,
+        requirement: p.requirement.into(),
+        source: "x402-specification-v2.md §6.1.2, §9, §10.1; transports-v2/http.md error handling"
+            .into(),
+        status,
+        message,
+        expected: None,
+        actual: None,
+        exchanges,
+        elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
+    }
+}
+
+/// A ready-to-run command that sends the case again.
+pub fn curl(ctx: &Ctx, header: &str) -> String {
+    let route = &ctx.target.paid[0];
+    let mut cmd = format!(
+        "curl -i -X {} '{}{}' -H '{}: {}'",
+        route.method,
+        ctx.target.base_url,
+        route.path,
+        ctx.target.dialect.payment_header(),
+        header.replace('\'', "'\\''")
+    );
+    if let Some(b) = &route.body {
+        cmd.push_str(&format!(" -H 'Content-Type: application/json' -d '{b}'"));
+    }
+    cmd
+}
+
+/// The payload-validation property over generated cases.
+pub async fn payload_property(ctx: Arc<Ctx>, config: &PropsConfig) -> CheckResult {
+    let started = Instant::now();
+    let Some(route) = ctx.target.paid.first().cloned() else {
+        return result(
+            &ctx,
+            &PAYLOAD,
+            Status::Unsupported,
+            "no paid route".into(),
+            vec![],
+            started,
+        );
+    };
+    let challenge = match ctx.target.challenge(&route).await {
+        Ok((c, _)) => c,
+        Err((e, ex)) => {
+            return result(
+                &ctx,
+                &PAYLOAD,
+                Status::NotExercised,
+                format!("no readable challenge: {e}"),
+                vec![ex],
+                started,
+            );
+        }
+    };
+    // Stored regressions first.
+    let suite = ctx.target.dialect.id();
+    for edits in regressions::load(config.regressions.as_deref(), suite) {
+        if let Ok(ran) = run_case(&ctx, &challenge, &edits).await
+            && let Some(v) = ran.violation.clone()
+        {
+            return failure(
+                &ctx,
+                &PAYLOAD,
+                &edits,
+                &ran,
+                v,
+                "a stored regression",
+                started,
+            );
+        }
+    }
+    let executed = Arc::new(AtomicU32::new(0));
+    let handle = tokio::runtime::Handle::current();
+    let (ctx2, challenge2, executed2, budget) = (
+        ctx.clone(),
+        challenge.clone(),
+        executed.clone(),
+        config.budget,
+    );
+    let mut runner = TestRunner::new_with_rng(
+        Config {
+            cases: config.cases,
+            failure_persistence: None,
+            max_shrink_iters: 512,
+            ..Config::default()
+        },
+        rng(config.seed),
+    );
+    let outcome = tokio::task::spawn_blocking(move || {
+        runner.run(&case(), |edits| {
+            if started.elapsed() > budget {
+                return Ok(());
+            }
+            executed2.fetch_add(1, Ordering::Relaxed);
+            let ran = handle
+                .block_on(run_case(&ctx2, &challenge2, &edits))
+                .map_err(TestCaseError::reject)?;
+            match ran.violation {
+                Some(v) => Err(TestCaseError::fail(v)),
+                None => Ok(()),
+            }
+        })
+    })
+    .await;
+    let n = executed.load(Ordering::Relaxed);
+    match outcome {
+        Ok(Ok(())) => result(
+            &ctx,
+            &PAYLOAD,
+            Status::Pass,
+            summary(n, config, started),
+            vec![],
+            started,
+        ),
+        Ok(Err(TestError::Fail(_, edits))) => {
+            regressions::store(config.regressions.as_deref(), suite, &edits);
+            match run_case(&ctx, &challenge, &edits).await {
+                Ok(ran) => {
+                    let v = ran
+                        .violation
+                        .clone()
+                        .unwrap_or_else(|| "the minimal case did not fail again".into());
+                    failure(
+                        &ctx,
+                        &PAYLOAD,
+                        &edits,
+                        &ran,
+                        v,
+                        &format!("seed {}", config.seed),
+                        started,
+                    )
+                }
+                Err(e) => result(&ctx, &PAYLOAD, Status::Error, e, vec![], started),
+            }
+        }
+        Ok(Err(TestError::Abort(why))) => result(
+            &ctx,
+            &PAYLOAD,
+            Status::Error,
+            format!("aborted: {why}"),
+            vec![],
+            started,
+        ),
+        Err(e) => result(
+            &ctx,
+            &PAYLOAD,
+            Status::Error,
+            format!("the case loop failed: {e}"),
+            vec![],
+            started,
+        ),
+    }
+}
+
+fn summary(executed: u32, config: &PropsConfig, started: Instant) -> String {
+    let skipped = config.cases.saturating_sub(executed);
+    let mut s = format!(
+        "{executed} generated cases held (seed {}, {:.1} s)",
+        config.seed,
+        started.elapsed().as_secs_f64()
+    );
+    if skipped > 0 {
+        s.push_str(&format!("; {skipped} skipped past the time budget"));
+    }
+    s
+}
+
+fn failure(
+    ctx: &Ctx,
+    p: &Property,
+    edits: &[Edit],
+    ran: &Ran,
+    violation: String,
+    origin: &str,
+    started: Instant,
+) -> CheckResult {
+    let edits_json = serde_json::to_string(edits).unwrap_or_default();
+    let message = format!(
+        "{violation}\n  minimal case ({origin}): {edits_json}\n  reproduce: {}\n  payload sent: {}",
+        curl(ctx, &ran.header),
+        ran.json
+    );
+    let mut r = result(
+        ctx,
+        p,
+        Status::Fail,
+        message,
+        vec![ran.exchange.clone()],
+        started,
+    );
+    r.expected = Some("every property to hold".into());
+    r.actual = Some(format!("{violation}; minimal case {edits_json}"));
+    r
+}
+
+/// How a paid payment is sent again.
+#[derive(Debug, Clone, Copy)]
+enum Replay {
+    /// Right after it was served.
+    AtOnce,
+    /// After this many other payments.
+    AfterOthers(u8),
+    /// As this many concurrent copies, the first use of the payment.
+    Concurrent(u8),
+}
+
+fn replay_plan() -> impl Strategy<Value = Replay> {
+    prop_oneof![
+        Just(Replay::AtOnce),
+        (1u8..=3).prop_map(Replay::AfterOthers),
+        (2u8..=8).prop_map(Replay::Concurrent)
+    ]
+}
+
+async fn run_replay(
+    ctx: &Ctx,
+    challenge: &Challenge,
+    plan: Replay,
+) -> Result<Option<String>, String> {
+    let route = &ctx.target.paid[0];
+    let payment = ctx
+        .target
+        .pay(&ctx.payer, challenge, None)
+        .map_err(|e| e.to_string())?;
+    let settled = || {
+        ctx.facilitator
+            .as_ref()
+            .map_or(0, |f| f.journal().settlements_of(&payment.nonce))
+    };
+    if let Replay::Concurrent(n) = plan {
+        let slow = ctx.facilitator.as_ref().inspect(|f| {
+            f.faults().set(vec![
+                "settle=latency:100ms"
+                    .parse::<FaultRule>()
+                    .expect("valid rule"),
+            ]);
+        });
+        let answers = futures::future::join_all(
+            (0..n).map(|_| ctx.target.send(route, Some(&payment.value), &[])),
+        )
+        .await;
+        if let Some(f) = slow {
+            f.faults().clear();
+        }
+        let served = answers.iter().filter(|e| e.is_success()).count();
+        return Ok((served > 1 || settled() > 1).then(|| {
+            format!(
+                "{n} concurrent copies: {served} served, {} settlement(s)",
+                settled()
+            )
+        }));
+    }
+    let first = ctx.target.send(route, Some(&payment.value), &[]).await;
+    if !first.is_success() {
+        return Ok(Some(format!("the valid payment got {}", first.describe())));
+    }
+    if let Replay::AfterOthers(k) = plan {
+        for _ in 0..k {
+            let other = ctx
+                .target
+                .pay(&ctx.payer, challenge, None)
+                .map_err(|e| e.to_string())?;
+            ctx.target.send(route, Some(&other.value), &[]).await;
+        }
+    }
+    let again = ctx.target.send(route, Some(&payment.value), &[]).await;
+    Ok((again.is_success() || settled() != 1).then(|| {
+        format!(
+            "{plan:?}: the replay got {}, {} settlement(s)",
+            again.describe(),
+            settled()
+        )
+    }))
+}
+
+/// The replay property over generated replay plans.
+pub async fn replay_property(ctx: Arc<Ctx>, config: &PropsConfig) -> CheckResult {
+    let started = Instant::now();
+    if ctx.facilitator.is_none() {
+        return result(
+            &ctx,
+            &REPLAY,
+            Status::Unsupported,
+            "needs paycheck's mock facilitator (--spawn or --facilitator-wired)".into(),
+            vec![],
+            started,
+        );
+    }
+    let Some(route) = ctx.target.paid.first().cloned() else {
+        return result(
+            &ctx,
+            &REPLAY,
+            Status::Unsupported,
+            "no paid route".into(),
+            vec![],
+            started,
+        );
+    };
+    let challenge = match ctx.target.challenge(&route).await {
+        Ok((c, _)) => c,
+        Err((e, ex)) => {
+            return result(
+                &ctx,
+                &REPLAY,
+                Status::NotExercised,
+                format!("no readable challenge: {e}"),
+                vec![ex],
+                started,
+            );
+        }
+    };
+    let executed = Arc::new(AtomicU32::new(0));
+    let handle = tokio::runtime::Handle::current();
+    let (ctx2, challenge2, executed2, budget) = (
+        ctx.clone(),
+        challenge.clone(),
+        executed.clone(),
+        config.budget,
+    );
+    // Replays are costlier than payload cases (several requests each): a tenth as many.
+    let cases = (config.cases / 10).max(8);
+    let mut runner = TestRunner::new_with_rng(
+        Config {
+            cases,
+            failure_persistence: None,
+            ..Config::default()
+        },
+        rng(config.seed ^ 0x5eed),
+    );
+    let outcome = tokio::task::spawn_blocking(move || {
+        runner.run(&replay_plan(), |plan| {
+            if started.elapsed() > budget {
+                return Ok(());
+            }
+            executed2.fetch_add(1, Ordering::Relaxed);
+            match handle
+                .block_on(run_replay(&ctx2, &challenge2, plan))
+                .map_err(TestCaseError::reject)?
+            {
+                Some(v) => Err(TestCaseError::fail(v)),
+                None => Ok(()),
+            }
+        })
+    })
+    .await;
+    let n = executed.load(Ordering::Relaxed);
+    let config = PropsConfig {
+        cases,
+        ..config.clone()
+    };
+    match outcome {
+        Ok(Ok(())) => result(
+            &ctx,
+            &REPLAY,
+            Status::Pass,
+            summary(n, &config, started),
+            vec![],
+            started,
+        ),
+        Ok(Err(TestError::Fail(why, plan))) => {
+            let mut r = result(
+                &ctx,
+                &REPLAY,
+                Status::Fail,
+                format!("{why} (minimal plan {plan:?}, seed {})", config.seed),
+                vec![],
+                started,
+            );
+            r.expected = Some("at most one success and one settlement per payment".into());
+            r.actual = Some(why.to_string());
+            r
+        }
+        Ok(Err(TestError::Abort(why))) => result(
+            &ctx,
+            &REPLAY,
+            Status::Error,
+            format!("aborted: {why}"),
+            vec![],
+            started,
+        ),
+        Err(e) => result(
+            &ctx,
+            &REPLAY,
+            Status::Error,
+            format!("the case loop failed: {e}"),
+            vec![],
+            started,
+        ),
+    }
+}
