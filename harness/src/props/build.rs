@@ -60,6 +60,26 @@ pub fn build(ctx: &Ctx, challenge: &Challenge, edits: &[Edit]) -> Result<Built, 
                 })
             }
             (Resign::Signer, _) => wrong = Some(WrongPayment::WrongSigner),
+            (Resign::DomainChain, Challenge::V2(c)) => {
+                if let Some(o) = c.accepts.first_mut() {
+                    o.network = "eip155:43113".into();
+                }
+            }
+            (Resign::DomainChain, Challenge::V1(c)) => {
+                if let Some(o) = c.accepts.first_mut() {
+                    o.network = "avalanche-fuji".into();
+                }
+            }
+            (Resign::DomainContract, Challenge::V2(c)) => {
+                if let Some(o) = c.accepts.first_mut() {
+                    o.asset = crate::payer::wrong::OTHER_ASSET.to_checksum(None);
+                }
+            }
+            (Resign::DomainContract, Challenge::V1(c)) => {
+                if let Some(o) = c.accepts.first_mut() {
+                    o.asset = crate::payer::wrong::OTHER_ASSET.to_checksum(None);
+                }
+            }
             (Resign::DomainName | Resign::DomainVersion, c) => {
                 let key = if matches!(r, Resign::DomainName) {
                     "name"
@@ -92,15 +112,27 @@ pub fn build(ctx: &Ctx, challenge: &Challenge, edits: &[Edit]) -> Result<Built, 
         }
         json["accepted"] = accepted;
     }
-    let mut must_refuse = false;
-    for e in edits {
-        let before = json.clone();
-        apply(dialect, &mut json, e);
-        let changed = !matches!(e, Edit::Set { .. } | Edit::Remove { .. }) || json != before;
-        must_refuse |= changed && e.must_refuse();
+    // v1: the payload names the offer's network, whatever was signed.
+    if let Challenge::V1(original) = challenge
+        && let Some(offer) = original.accepts.first()
+    {
+        json["network"] = json!(offer.network);
     }
+    let signed_json = json.clone();
+    for e in edits {
+        apply(dialect, &mut json, e);
+    }
+    // A field edit counts by its end result: set twice back to the signed value, it is no
+    // edit at all.
+    let must_refuse = edits.iter().filter(|e| e.must_refuse()).any(|e| match e {
+        Edit::Set { field, .. } | Edit::Remove { field } => {
+            let p = field.pointer(dialect);
+            json.pointer(&p) != signed_json.pointer(&p)
+        }
+        _ => true,
+    });
     Ok(Built {
-        header: encode(&json, edits),
+        header: encode(&json, edits)?,
         nonce: payment.nonce,
         json,
         must_refuse,
@@ -182,12 +214,15 @@ fn edit_signature(json: &mut Value, f: impl FnOnce(&mut Vec<u8>)) {
     }
 }
 
-fn encode(json: &Value, edits: &[Edit]) -> String {
-    let text = if edits.contains(&Edit::Spaces) {
+fn encode(json: &Value, edits: &[Edit]) -> Result<String, String> {
+    let mut text = if edits.contains(&Edit::Spaces) {
         serde_json::to_string_pretty(json).unwrap_or_default()
     } else {
         json.to_string()
     };
+    if edits.contains(&Edit::DuplicateKey) {
+        text = text.replacen("\"value\":", "\"value\":\"1\",\"value\":", 1);
+    }
     let mut header = if edits.contains(&Edit::UrlSafe) {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text.as_bytes())
     } else {
@@ -203,5 +238,5 @@ fn encode(json: &Value, edits: &[Edit]) -> String {
             _ => {}
         }
     }
-    header
+    Ok(header)
 }

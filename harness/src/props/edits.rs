@@ -100,6 +100,10 @@ pub enum Resign {
     DomainVersion,
     /// Signed by another key, `from` still naming the payer.
     Signer,
+    /// Signed for another chain id (Avalanche Fuji) than the offer's network.
+    DomainChain,
+    /// Signed with another verifying contract than the offer's asset.
+    DomainContract,
 }
 
 /// One change to a payment.
@@ -137,7 +141,8 @@ pub enum Edit {
         /// Bit index.
         bit: u8,
     },
-    /// Replace `s` by `n - s` and flip `v`: the same signer, a high-s signature.
+    /// Replace `s` by `n - s` and flip `v`: the same signer, but a high-s signature that
+    /// token contracts refuse (EIP-2).
     HighS,
     /// Encode with the URL-safe alphabet and no padding (a server may accept it).
     UrlSafe,
@@ -150,19 +155,29 @@ pub enum Edit {
     },
     /// Append characters outside the base64 alphabet.
     Garbage,
+    /// Repeat the authorization's `value` key with another amount before the real one
+    /// (parsers differ on which copy wins; a server may accept or refuse).
+    DuplicateKey,
+    /// Send the payment header twice.
+    DuplicateHeader,
 }
 
 impl Edit {
     /// True when a payment with this edit must be refused; false when a server may accept
-    /// or refuse it (encoding flavours, unknown fields, a high-s signature, a window that
-    /// is valid or within two seconds of a bound).
+    /// or refuse it (encoding flavours, unknown fields, duplicates, a window that is valid
+    /// or within two seconds of a bound). A `Set` or `Remove` counts only if the field's
+    /// final value differs from the signed one (see the case builder).
     pub fn must_refuse(&self) -> bool {
         match self {
             Edit::Resign(Resign::Amount { delta, .. }) => *delta != 0,
             Edit::Resign(Resign::Window { after, before }) => *after > 2 || *before < 4,
             Edit::Resign(_) => true,
             Edit::Set { field, value } => !same_meaning(*field, value),
-            Edit::Extra { .. } | Edit::HighS | Edit::UrlSafe | Edit::Spaces => false,
+            Edit::Extra { .. }
+            | Edit::UrlSafe
+            | Edit::Spaces
+            | Edit::DuplicateKey
+            | Edit::DuplicateHeader => false,
             _ => true,
         }
     }
@@ -246,6 +261,8 @@ fn unsigned_edit() -> impl Strategy<Value = Edit> {
         1 => Just(Edit::Spaces),
         1 => (0u16..1000).prop_map(|permille| Edit::Truncate { permille }),
         1 => Just(Edit::Garbage),
+        1 => Just(Edit::DuplicateKey),
+        1 => Just(Edit::DuplicateHeader),
     ]
 }
 
@@ -257,6 +274,8 @@ fn resign() -> impl Strategy<Value = Resign> {
         1 => Just(Resign::DomainName),
         1 => Just(Resign::DomainVersion),
         1 => Just(Resign::Signer),
+        1 => Just(Resign::DomainChain),
+        1 => Just(Resign::DomainContract),
     ]
 }
 

@@ -80,7 +80,13 @@ const LEAKS: &[&str] = &[
 async fn run_case(ctx: &Ctx, challenge: &Challenge, edits: &[Edit]) -> Result<Ran, String> {
     let built = build(ctx, challenge, edits)?;
     let route = &ctx.target.paid[0];
-    let ex = ctx.target.send(route, Some(&built.header), &[]).await;
+    let twice = [(ctx.target.dialect.payment_header(), built.header.as_str())];
+    let extra: &[(&str, &str)] = if edits.contains(&Edit::DuplicateHeader) {
+        &twice
+    } else {
+        &[]
+    };
+    let ex = ctx.target.send(route, Some(&built.header), extra).await;
     let settled = ctx
         .facilitator
         .as_ref()

@@ -84,13 +84,32 @@ pub fn wire_authorization(auth: &TransferWithAuthorization) -> Authorization {
     }
 }
 
-/// Parses a 65-byte `0x` hex signature.
+/// Half the secp256k1 group order: a canonical signature's `s` is at most this.
+const HALF_N: U256 = alloy::primitives::uint!(
+    0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0_U256
+);
+
+/// Parses a 65-byte `0x` hex signature as the token contract's ecrecover does: `v` is
+/// 27 or 28 and `s` is in the lower half of the curve order (EIP-2; USDC's ECRecover
+/// and OpenZeppelin's ECDSA refuse anything else).
 pub fn parse_signature(text: &str) -> Result<Signature, String> {
     let hex = text
         .strip_prefix("0x")
         .ok_or_else(|| "signature must start with 0x".to_string())?;
     let bytes = alloy::primitives::hex::decode(hex).map_err(|e| format!("signature: {e}"))?;
-    Signature::from_raw(&bytes).map_err(|e| format!("signature: {e}"))
+    if bytes.len() != 65 {
+        return Err(format!("signature: {} bytes, expected 65", bytes.len()));
+    }
+    if !matches!(bytes[64], 27 | 28) {
+        return Err(format!("signature: v = {}, expected 27 or 28", bytes[64]));
+    }
+    let signature = Signature::from_raw(&bytes).map_err(|e| format!("signature: {e}"))?;
+    if signature.s() > HALF_N {
+        return Err(
+            "signature: s is in the upper half of the curve order (not canonical, EIP-2)".into(),
+        );
+    }
+    Ok(signature)
 }
 
 /// Recovers the address that signed an exact/EVM payload under a token domain.
