@@ -19,4 +19,5 @@ pub mod reference;
 pub mod report;
 pub mod scenario;
 pub mod serve;
+pub mod snapshot;
 pub mod target;

@@ -31,6 +31,9 @@ pub enum Command {
     /// Property-test payment validation and replay: generated payments, shrunk failures.
     #[command(after_help = EXIT_CODES_HELP)]
     Props(Box<PropsArgs>),
+    /// Record or check regression snapshots of the 402 answers of every paid route.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Snapshot(Box<SnapshotArgs>),
     /// List the checks: id, level and title.
     List(ListArgs),
     /// Show what one check requires, at which level, and where the requirement comes from.
@@ -179,4 +182,37 @@ pub struct PropsArgs {
     /// Where minimal failing cases are stored (SUITE.jsonl) and replayed first.
     #[arg(long, value_name = "DIR", default_value = "fixtures/regressions")]
     pub regressions: PathBuf,
+}
+
+/// What `paycheck snapshot` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SnapshotAction {
+    /// Store the snapshots (a changed one only with --accept).
+    Record,
+    /// Compare with the stored snapshots: exit 1 with a diff per changed one.
+    Check,
+}
+
+/// Flags of `paycheck snapshot` (the target flags are those of `run`).
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    /// record or check.
+    #[arg(value_enum)]
+    pub action: SnapshotAction,
+    /// Target, routes, suites and reports, as for `paycheck run`.
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// The snapshot directory (default: reports/snapshots/embedded, /spawned or /target).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Also redact the value at this JSON pointer in every snapshot (repeatable), for a
+    /// server's own volatile fields, e.g. /body/requestId.
+    #[arg(long = "redact", value_name = "POINTER")]
+    pub redact: Vec<String>,
+    /// With record: replace changed snapshots and remove ones no longer produced.
+    #[arg(long)]
+    pub accept: bool,
+    /// Embedded servers only: the price of GET /premium (to see a price change in a diff).
+    #[arg(long, value_name = "N")]
+    pub premium_price: Option<u64>,
 }

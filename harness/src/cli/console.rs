@@ -72,7 +72,11 @@ pub fn print(report: &Report) {
                         println!("        expected: {e}");
                         println!("          actual: {a}");
                     }
-                    _ => println!("        {}: {}", r.status, r.message),
+                    _ => println!(
+                        "        {}: {}",
+                        r.status,
+                        r.message.lines().next().unwrap_or_default()
+                    ),
                 }
                 // Property failures carry the reproduction (curl and payload) on more lines.
                 if let Some((_, rest)) = r.message.split_once('\n') {

@@ -33,6 +33,7 @@ pub fn main() -> Exit {
         {
             Command::Run(args) => run::run(*args).await,
             Command::Props(args) => run::props(*args).await,
+            Command::Snapshot(args) => run::snapshot(*args).await,
             Command::List(args) => catalogue_cmds::list(args),
             Command::Explain(args) => catalogue_cmds::explain(args),
             Command::Mocks(args) => mocks::mocks(args).await,

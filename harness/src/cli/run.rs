@@ -1,7 +1,7 @@
 //! `paycheck run`: the conformance catalogue against the embedded reference servers
 //! (default), a server paycheck spawns (`--spawn`), or one it is pointed at (`--target`).
 
-use super::args::{PropsArgs, RunArgs};
+use super::args::{PropsArgs, RunArgs, SnapshotAction, SnapshotArgs};
 use super::console;
 use super::{Exit, listen_for_stop};
 use crate::catalogue::runner::CheckResult;
@@ -15,6 +15,7 @@ use crate::protocol::Dialect;
 use crate::report::{Report, SuiteReport};
 use crate::scenario::{self, Scenario};
 use crate::serve::{StopSignal, stopped};
+use crate::snapshot::{self, SnapshotConfig};
 use crate::target::Target;
 use crate::target::embedded::Embedded;
 use crate::target::spawn::Spawned;
@@ -35,14 +36,24 @@ impl RunArgs {
     }
 }
 
+/// What a run does on each suite.
+enum Mode {
+    /// The conformance catalogue.
+    Checks,
+    /// The property tests.
+    Props(PropsConfig),
+    /// Record or check snapshots; the embedded servers' /premium price, if changed.
+    Snapshot(SnapshotConfig, Option<u64>),
+}
+
 /// The results so far, shared so that Ctrl-C can still write them.
 type Collected = Arc<Mutex<Vec<SuiteReport>>>;
 
 /// Everything a suite run needs besides its dialect.
 struct Plan<'a> {
     args: &'a RunArgs,
-    /// `paycheck props`: run the properties instead of the catalogue.
-    props: Option<PropsConfig>,
+    /// What runs on each suite.
+    mode: Mode,
     stop: StopSignal,
     scenarios: Vec<Scenario>,
     selection: Selection,
@@ -84,9 +95,13 @@ impl Plan<'_> {
                 .results
                 .push(result);
         };
-        match &self.props {
-            None => run_suite(&ctx, &checks, self.selection.strict, record).await,
-            Some(config) => {
+        match &self.mode {
+            Mode::Checks => run_suite(&ctx, &checks, self.selection.strict, record).await,
+            Mode::Snapshot(config, _) => snapshot::run(&ctx, config)
+                .await
+                .into_iter()
+                .for_each(record),
+            Mode::Props(config) => {
                 eprintln!(
                     "props on {dialect}: up to {} cases per property, seed {}",
                     config.cases, config.seed
@@ -108,7 +123,37 @@ impl Plan<'_> {
 }
 
 pub(super) async fn run(args: RunArgs) -> Exit {
-    run_with(args, None).await
+    run_with(args, Mode::Checks).await
+}
+
+/// `paycheck snapshot record|check`: the same targets and reports, with snapshots.
+pub(super) async fn snapshot(args: SnapshotArgs) -> Exit {
+    let kind = match (&args.run.spawn, &args.run.target) {
+        (Some(_), _) => "spawned",
+        (None, Some(_)) => "target",
+        (None, None) => "embedded",
+    };
+    let config = SnapshotConfig {
+        action: match args.action {
+            SnapshotAction::Record => snapshot::Action::Record {
+                accept: args.accept,
+            },
+            SnapshotAction::Check => snapshot::Action::Check,
+        },
+        dir: args
+            .dir
+            .clone()
+            .unwrap_or_else(|| format!("reports/snapshots/{kind}").into()),
+        redact: args.redact.clone(),
+    };
+    if let Some(bad) = config.redact.iter().find(|p| !p.starts_with('/')) {
+        eprintln!(
+            "error: --redact '{bad}' is not a JSON pointer (it starts with '/', as in /body/requestId)"
+        );
+        return Exit::Usage;
+    }
+    eprintln!("snapshots in {}", config.dir.display());
+    run_with(args.run, Mode::Snapshot(config, args.premium_price)).await
 }
 
 /// `paycheck props`: the same targets and reports, with the property tests.
@@ -120,7 +165,7 @@ pub(super) async fn props(args: PropsArgs) -> Exit {
         budget: args.time_budget,
         regressions: Some(args.regressions.clone()),
     };
-    run_with(args.run, Some(config)).await
+    run_with(args.run, Mode::Props(config)).await
 }
 
 /// A seed from the clock, printed so that the run can be repeated with --seed.
@@ -130,7 +175,7 @@ fn rand_seed() -> u64 {
         .map_or(402, |d| d.as_nanos() as u64)
 }
 
-async fn run_with(args: RunArgs, props: Option<PropsConfig>) -> Exit {
+async fn run_with(args: RunArgs, mode: Mode) -> Exit {
     let suites = if args.suites.is_empty() {
         Dialect::ALL.to_vec()
     } else {
@@ -170,7 +215,7 @@ async fn run_with(args: RunArgs, props: Option<PropsConfig>) -> Exit {
     }
     let plan = Plan {
         args: &args,
-        props,
+        mode,
         stop: listen_for_stop(),
         scenarios,
         selection,
@@ -254,9 +299,17 @@ async fn until_stopped<F: std::future::Future<Output = Result<(), String>>>(
 /// The embedded default: one reference server and mock facilitator per suite, side by side.
 async fn run_embedded(plan: &Plan<'_>, suites: &[Dialect]) -> Result<bool, Exit> {
     let work = futures::future::join_all(suites.iter().map(|d| async move {
-        let embedded = Embedded::start(*d, None)
-            .await
-            .map_err(|e| format!("cannot start the embedded servers: {e}"))?;
+        let price = match &plan.mode {
+            Mode::Snapshot(_, price) => *price,
+            _ => None,
+        };
+        let embedded = Embedded::start_with(*d, |c| {
+            if let Some(p) = price {
+                c.premium_price = p;
+            }
+        })
+        .await
+        .map_err(|e| format!("cannot start the embedded servers: {e}"))?;
         let ctx = Arc::new(Ctx {
             target: embedded.target(plan.args.timeout),
             facilitator: Some(embedded.facilitator.clone()),

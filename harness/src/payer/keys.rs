@@ -7,7 +7,7 @@ use super::PayError;
 use crate::protocol::network::is_known_testnet;
 use alloy::signers::local::Secp256k1Signer;
 
-/// The public test keys shipped in `fixtures/keys/test-keys.json` (anvil's dev keys).
+/// The public test keys shipped in `fixtures/keys/test-keys.json` (test networks only).
 const TEST_KEYS_JSON: &str = include_str!("../../../fixtures/keys/test-keys.json");
 
 /// The environment variable a real key is read from.

@@ -23,10 +23,18 @@ pub struct Embedded {
 impl Embedded {
     /// Starts the embedded stack for `dialect`, correct or with one `fault`.
     pub async fn start(dialect: Dialect, fault: Option<ReferenceFault>) -> std::io::Result<Self> {
+        Self::start_with(dialect, |c| c.fault = fault).await
+    }
+
+    /// Starts the embedded stack with its reference server's configuration adjusted.
+    pub async fn start_with(
+        dialect: Dialect,
+        adjust: impl FnOnce(&mut ReferenceConfig),
+    ) -> std::io::Result<Self> {
         let facilitator = Arc::new(MockFacilitator::start_default().await?);
         let mut config = ReferenceConfig::new(dialect, facilitator.url());
         config.facilitator_timeout = EMBEDDED_FACILITATOR_TIMEOUT;
-        config.fault = fault;
+        adjust(&mut config);
         let server = ReferenceServer::start(config).await?;
         Ok(Self {
             facilitator,

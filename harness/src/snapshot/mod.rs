@@ -1,0 +1,249 @@
+//! Regression snapshots of a server's 402 answers: for every paid route, the unpaid 402,
+//! each kind of refused payment (malformed header, bad signature, underpayment, replay)
+//! and the paid answer, normalised and stored as insta snapshot files. `record` stores
+//! them; `check` compares and shows a diff per changed snapshot. Results go into the same
+//! reports and exit codes as `run`.
+
+pub mod normalize;
+pub mod store;
+
+use crate::catalogue::runner::CheckResult;
+use crate::catalogue::{Ctx, Level, Status};
+use crate::payer::WrongPayment;
+use crate::protocol::codec::decode_base64;
+use crate::target::{Exchange, RouteSpec};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// What `paycheck snapshot` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Store snapshots; a changed one is stored only with `accept`.
+    Record {
+        /// Replace changed snapshots and remove ones no longer produced.
+        accept: bool,
+    },
+    /// Compare with the stored snapshots.
+    Check,
+}
+
+/// Where and how snapshots are kept.
+#[derive(Debug, Clone)]
+pub struct SnapshotConfig {
+    /// Record or check.
+    pub action: Action,
+    /// The snapshot directory.
+    pub dir: PathBuf,
+    /// Extra JSON pointers to redact, in every snapshot document.
+    pub redact: Vec<String>,
+}
+
+/// A route's name in snapshot file names: `get-premium`.
+fn slug(route: &RouteSpec) -> String {
+    let path: String = route
+        .path
+        .trim_matches('/')
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    format!(
+        "{}-{}",
+        route.method.as_str().to_lowercase(),
+        if path.is_empty() { "root" } else { &path }
+    )
+}
+
+/// One answer as a normalised document.
+fn document(ctx: &Ctx, ex: &Exchange, config: &SnapshotConfig) -> String {
+    let mut headers = serde_json::Map::new();
+    for name in normalize::KEPT_HEADERS {
+        if let Some(v) = ex.header(name) {
+            headers.insert((*name).to_string(), json!(v));
+        }
+    }
+    let decoded = |name: &str| {
+        ex.header(name)
+            .and_then(|h| decode_base64(h).ok())
+            .and_then(|(bytes, _)| serde_json::from_slice::<Value>(&bytes).ok())
+    };
+    let mut doc = json!({
+        "status": ex.status,
+        "headers": headers,
+        "body": serde_json::from_str::<Value>(&ex.body).unwrap_or_else(|_| json!(ex.body)),
+    });
+    if let Some(name) = ctx.target.dialect.required_header()
+        && let Some(v) = decoded(name)
+    {
+        doc["payment-required"] = v;
+    }
+    if let Some(v) = decoded(ctx.target.dialect.response_header()) {
+        doc["payment-response"] = v;
+    }
+    if let Some(e) = &ex.error {
+        doc["error"] = json!(e);
+    }
+    let mut doc = normalize::sort_keys(doc);
+    normalize::redact(&mut doc, &ctx.target.base_url);
+    normalize::redact_pointers(&mut doc, &config.redact);
+    serde_json::to_string_pretty(&doc).expect("JSON serialises")
+}
+
+/// Captures every snapshot of one suite: (name, content).
+pub async fn capture(ctx: &Ctx, config: &SnapshotConfig) -> Vec<(String, String)> {
+    let suite = ctx.target.dialect.id();
+    let mut out = Vec::new();
+    for route in &ctx.target.paid {
+        let base = format!("{suite}__{}", slug(route));
+        let mut add = |case: &str, ex: &Exchange| {
+            out.push((format!("{base}__{case}"), document(ctx, ex, config)))
+        };
+        let unpaid = ctx.target.send(route, None, &[]).await;
+        add("unpaid", &unpaid);
+        let malformed = ctx
+            .target
+            .send(route, Some("%%% not base64 %%%"), &[])
+            .await;
+        add("malformed-header", &malformed);
+        let Ok(challenge) = ctx
+            .target
+            .read_challenge(&unpaid, crate::protocol::Mode::Lenient)
+        else {
+            continue;
+        };
+        for wrong in [WrongPayment::BadSignature, WrongPayment::Underpaid] {
+            if let Ok(p) = ctx.target.pay(&ctx.payer, &challenge, Some(&wrong)) {
+                let ex = ctx.target.send(route, Some(&p.value), &[]).await;
+                add(wrong.name(), &ex);
+            }
+        }
+        if let Ok(p) = ctx.target.pay(&ctx.payer, &challenge, None) {
+            let paid = ctx.target.send(route, Some(&p.value), &[]).await;
+            add("paid", &paid);
+            let replay = ctx.target.send(route, Some(&p.value), &[]).await;
+            add("replay", &replay);
+        }
+    }
+    out
+}
+
+fn result(
+    suite: &str,
+    name: &str,
+    status: Status,
+    message: String,
+    started: Instant,
+) -> CheckResult {
+    let short = name
+        .strip_prefix(&format!("{suite}__"))
+        .unwrap_or(name)
+        .replace("__", "/");
+    CheckResult {
+        id: format!("{suite}/snapshot/{short}"),
+        section: "snapshot".into(),
+        title: format!("the {short} answer matches its snapshot"),
+        level: Level::Must,
+        requirement: "The answer is the one recorded: a price, an offer, a header or an error shape never changes by accident.".into(),
+        source: "reports/snapshots (recorded with paycheck snapshot record)".into(),
+        status,
+        message,
+        expected: None,
+        actual: None,
+        exchanges: Vec::new(),
+        elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
+    }
+}
+
+fn write(path: &std::path::Path, text: &str) -> Result<(), String> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Captures one suite and records or checks its snapshots.
+pub async fn run(ctx: &Ctx, config: &SnapshotConfig) -> Vec<CheckResult> {
+    let started = Instant::now();
+    let suite = ctx.target.dialect.id();
+    let captured = capture(ctx, config).await;
+    let mut results = Vec::new();
+    for (name, content) in &captured {
+        let path = store::path(&config.dir, name);
+        let pending = path.with_extension("snap.new");
+        let rendered = store::render(name, content);
+        let outcome = match (store::read(&path), config.action) {
+            (Some(old), _) if &old == content => {
+                let _ = std::fs::remove_file(&pending);
+                Ok((Status::Pass, "unchanged".to_string()))
+            }
+            (None, Action::Record { .. }) => {
+                write(&path, &rendered).map(|_| (Status::Pass, "recorded (new)".into()))
+            }
+            (Some(_), Action::Record { accept: true }) => {
+                let _ = std::fs::remove_file(&pending);
+                write(&path, &rendered).map(|_| (Status::Pass, "updated".into()))
+            }
+            (None, Action::Check) => write(&pending, &rendered).map(|_| {
+                (
+                    Status::Fail,
+                    format!(
+                        "new snapshot, not recorded; run `paycheck snapshot record` (pending: {})",
+                        pending.display()
+                    ),
+                )
+            }),
+            (Some(old), action) => write(&pending, &rendered).map(|_| {
+                let hint = match action {
+                    Action::Check => "changed",
+                    Action::Record { .. } => "changed; pass --accept to record it",
+                };
+                (
+                    Status::Fail,
+                    format!(
+                        "{hint} (pending: {})\n{}",
+                        pending.display(),
+                        store::diff(&old, content)
+                    ),
+                )
+            }),
+        };
+        let (status, message) =
+            outcome.unwrap_or_else(|e| (Status::Error, format!("cannot write the snapshot: {e}")));
+        results.push(result(suite, name, status, message, started));
+    }
+    let produced: Vec<&str> = captured.iter().map(|(n, _)| n.as_str()).collect();
+    for name in store::stored(&config.dir)
+        .into_iter()
+        .filter(|n| n.starts_with(&format!("{suite}__")))
+    {
+        if produced.contains(&name.as_str()) {
+            continue;
+        }
+        let r = if config.action == (Action::Record { accept: true }) {
+            let _ = std::fs::remove_file(store::path(&config.dir, &name));
+            result(
+                suite,
+                &name,
+                Status::Pass,
+                "removed: no longer produced".into(),
+                started,
+            )
+        } else {
+            result(
+                suite,
+                &name,
+                Status::Fail,
+                "recorded, but not produced now (a route or an answer is gone)".into(),
+                started,
+            )
+        };
+        results.push(r);
+    }
+    results
+}
