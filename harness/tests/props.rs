@@ -44,7 +44,7 @@ fn minimal_edits(actual: &str) -> Vec<Edit> {
 async fn the_correct_servers_hold_every_property() {
     for dialect in Dialect::ALL {
         let (embedded, ctx) = ctx_for(dialect, None).await;
-        let payload = payload_property(ctx.clone(), &config(400)).await;
+        let payload = payload_property(&ctx, &config(400)).await;
         assert_eq!(
             payload.status,
             Status::Pass,
@@ -56,7 +56,7 @@ async fn the_correct_servers_hold_every_property() {
             "{}",
             payload.message
         );
-        let replay = replay_property(ctx.clone(), &config(400)).await;
+        let replay = replay_property(&ctx, &config(400)).await;
         assert_eq!(replay.status, Status::Pass, "{dialect}: {}", replay.message);
         drop(ctx);
         embedded.stop().await;
@@ -71,7 +71,7 @@ async fn payload_faults_are_found_and_shrunk_to_one_edit() {
         ReferenceFault::Malformed500,
     ] {
         let (embedded, ctx) = ctx_for(Dialect::X402V2, Some(fault)).await;
-        let r = payload_property(ctx.clone(), &config(400)).await;
+        let r = payload_property(&ctx, &config(400)).await;
         assert_eq!(
             r.status,
             Status::Fail,
@@ -97,7 +97,7 @@ async fn replay_faults_are_found() {
         ReferenceFault::ServeBeforeSettle,
     ] {
         let (embedded, ctx) = ctx_for(Dialect::X402V2, Some(fault)).await;
-        let r = replay_property(ctx.clone(), &config(400)).await;
+        let r = replay_property(&ctx, &config(400)).await;
         assert_eq!(
             r.status,
             Status::Fail,
@@ -116,10 +116,10 @@ async fn a_stored_regression_is_replayed_first() {
     let (embedded, ctx) = ctx_for(Dialect::X402V2, Some(ReferenceFault::ServeInvalid)).await;
     let mut cfg = config(400);
     cfg.regressions = Some(dir.clone());
-    let first = payload_property(ctx.clone(), &cfg).await;
+    let first = payload_property(&ctx, &cfg).await;
     assert_eq!(first.status, Status::Fail);
     assert!(dir.join("x402-v2.jsonl").exists());
-    let again = payload_property(ctx.clone(), &cfg).await;
+    let again = payload_property(&ctx, &cfg).await;
     assert!(
         again.message.contains("a stored regression"),
         "{}",
@@ -128,4 +128,42 @@ async fn a_stored_regression_is_replayed_first() {
     drop(ctx);
     embedded.stop().await;
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+const PROPS_SCENARIO: &str = r#"
+id = "props/payload-small"
+suites = ["x402-v2"]
+title = "300 generated payments are judged safely"
+level = "MUST"
+requirement = "A payment that is wrong in any way is never served."
+source = "x402-specification-v2.md §6.1.2"
+
+[props]
+property = "payload"
+cases = 300
+seed = 9
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_props_section_in_a_scenario_file_runs_the_property() {
+    let scenario = paycheck::scenario::parse("props.toml", PROPS_SCENARIO).unwrap();
+    let check = scenario.check(Dialect::X402V2).unwrap();
+    for (fault, expected) in [
+        (None, Status::Pass),
+        (Some(ReferenceFault::ServeInvalid), Status::Fail),
+    ] {
+        let (embedded, ctx) = ctx_for(Dialect::X402V2, fault).await;
+        let r = paycheck::catalogue::runner::run_check(&ctx, &check, false).await;
+        assert_eq!(r.status, expected, "{fault:?}: {}", r.message);
+        drop(ctx);
+        embedded.stop().await;
+    }
+    let both =
+        format!("{PROPS_SCENARIO}\n[[step]]\nname = \"a\"\nrequest = {{ route = \"paid\" }}\n");
+    assert!(
+        paycheck::scenario::parse("props.toml", &both)
+            .unwrap_err()
+            .message
+            .contains("not both")
+    );
 }

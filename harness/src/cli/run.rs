@@ -106,8 +106,8 @@ impl Plan<'_> {
                     "props on {dialect}: up to {} cases per property, seed {}",
                     config.cases, config.seed
                 );
-                record(props::payload_property(ctx.clone(), config).await);
-                record(props::replay_property(ctx.clone(), config).await);
+                record(props::payload_property(&ctx, config).await);
+                record(props::replay_property(&ctx, config).await);
             }
         }
         Ok(())

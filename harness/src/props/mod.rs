@@ -181,6 +181,21 @@ fn result(
     }
 }
 
+/// Runs proptest's synchronous runner from async code: the worker thread turns into a
+/// blocking one for the run, and each case waits on its requests with `block_on`.
+fn drive<S: Strategy>(
+    runner: &mut TestRunner,
+    strategy: &S,
+    case: impl Fn(S::Value) -> Result<(), TestCaseError>,
+) -> Result<Result<(), TestError<S::Value>>, String> {
+    if tokio::runtime::Handle::current().runtime_flavor()
+        == tokio::runtime::RuntimeFlavor::CurrentThread
+    {
+        return Err("property tests need a multi-thread tokio runtime".into());
+    }
+    Ok(tokio::task::block_in_place(|| runner.run(strategy, case)))
+}
+
 /// A ready-to-run command that sends the case again.
 pub fn curl(ctx: &Ctx, header: &str) -> String {
     let route = &ctx.target.paid[0];
@@ -199,11 +214,11 @@ pub fn curl(ctx: &Ctx, header: &str) -> String {
 }
 
 /// The payload-validation property over generated cases.
-pub async fn payload_property(ctx: Arc<Ctx>, config: &PropsConfig) -> CheckResult {
+pub async fn payload_property(ctx: &Ctx, config: &PropsConfig) -> CheckResult {
     let started = Instant::now();
     let Some(route) = ctx.target.paid.first().cloned() else {
         return result(
-            &ctx,
+            ctx,
             &PAYLOAD,
             Status::Unsupported,
             "no paid route".into(),
@@ -215,7 +230,7 @@ pub async fn payload_property(ctx: Arc<Ctx>, config: &PropsConfig) -> CheckResul
         Ok((c, _)) => c,
         Err((e, ex)) => {
             return result(
-                &ctx,
+                ctx,
                 &PAYLOAD,
                 Status::NotExercised,
                 format!("no readable challenge: {e}"),
@@ -227,11 +242,11 @@ pub async fn payload_property(ctx: Arc<Ctx>, config: &PropsConfig) -> CheckResul
     // Stored regressions first.
     let suite = ctx.target.dialect.id();
     for edits in regressions::load(config.regressions.as_deref(), suite) {
-        if let Ok(ran) = run_case(&ctx, &challenge, &edits).await
+        if let Ok(ran) = run_case(ctx, &challenge, &edits).await
             && let Some(v) = ran.violation.clone()
         {
             return failure(
-                &ctx,
+                ctx,
                 &PAYLOAD,
                 &edits,
                 &ran,
@@ -243,12 +258,7 @@ pub async fn payload_property(ctx: Arc<Ctx>, config: &PropsConfig) -> CheckResul
     }
     let executed = Arc::new(AtomicU32::new(0));
     let handle = tokio::runtime::Handle::current();
-    let (ctx2, challenge2, executed2, budget) = (
-        ctx.clone(),
-        challenge.clone(),
-        executed.clone(),
-        config.budget,
-    );
+    let budget = config.budget;
     let mut runner = TestRunner::new_with_rng(
         Config {
             cases: config.cases,
@@ -258,26 +268,23 @@ pub async fn payload_property(ctx: Arc<Ctx>, config: &PropsConfig) -> CheckResul
         },
         rng(config.seed),
     );
-    let outcome = tokio::task::spawn_blocking(move || {
-        runner.run(&case(), |edits| {
-            if started.elapsed() > budget {
-                return Ok(());
-            }
-            executed2.fetch_add(1, Ordering::Relaxed);
-            let ran = handle
-                .block_on(run_case(&ctx2, &challenge2, &edits))
-                .map_err(TestCaseError::reject)?;
-            match ran.violation {
-                Some(v) => Err(TestCaseError::fail(v)),
-                None => Ok(()),
-            }
-        })
-    })
-    .await;
+    let outcome = drive(&mut runner, &case(), |edits| {
+        if started.elapsed() > budget {
+            return Ok(());
+        }
+        executed.fetch_add(1, Ordering::Relaxed);
+        let ran = handle
+            .block_on(run_case(ctx, &challenge, &edits))
+            .map_err(TestCaseError::reject)?;
+        match ran.violation {
+            Some(v) => Err(TestCaseError::fail(v)),
+            None => Ok(()),
+        }
+    });
     let n = executed.load(Ordering::Relaxed);
     match outcome {
         Ok(Ok(())) => result(
-            &ctx,
+            ctx,
             &PAYLOAD,
             Status::Pass,
             summary(n, config, started),
@@ -286,14 +293,14 @@ pub async fn payload_property(ctx: Arc<Ctx>, config: &PropsConfig) -> CheckResul
         ),
         Ok(Err(TestError::Fail(_, edits))) => {
             regressions::store(config.regressions.as_deref(), suite, &edits);
-            match run_case(&ctx, &challenge, &edits).await {
+            match run_case(ctx, &challenge, &edits).await {
                 Ok(ran) => {
                     let v = ran
                         .violation
                         .clone()
                         .unwrap_or_else(|| "the minimal case did not fail again".into());
                     failure(
-                        &ctx,
+                        ctx,
                         &PAYLOAD,
                         &edits,
                         &ran,
@@ -302,11 +309,11 @@ pub async fn payload_property(ctx: Arc<Ctx>, config: &PropsConfig) -> CheckResul
                         started,
                     )
                 }
-                Err(e) => result(&ctx, &PAYLOAD, Status::Error, e, vec![], started),
+                Err(e) => result(ctx, &PAYLOAD, Status::Error, e, vec![], started),
             }
         }
         Ok(Err(TestError::Abort(why))) => result(
-            &ctx,
+            ctx,
             &PAYLOAD,
             Status::Error,
             format!("aborted: {why}"),
@@ -314,7 +321,7 @@ pub async fn payload_property(ctx: Arc<Ctx>, config: &PropsConfig) -> CheckResul
             started,
         ),
         Err(e) => result(
-            &ctx,
+            ctx,
             &PAYLOAD,
             Status::Error,
             format!("the case loop failed: {e}"),
@@ -446,11 +453,11 @@ async fn run_replay(
 }
 
 /// The replay property over generated replay plans.
-pub async fn replay_property(ctx: Arc<Ctx>, config: &PropsConfig) -> CheckResult {
+pub async fn replay_property(ctx: &Ctx, config: &PropsConfig) -> CheckResult {
     let started = Instant::now();
     if ctx.facilitator.is_none() {
         return result(
-            &ctx,
+            ctx,
             &REPLAY,
             Status::Unsupported,
             "needs paycheck's mock facilitator (--spawn or --facilitator-wired)".into(),
@@ -460,7 +467,7 @@ pub async fn replay_property(ctx: Arc<Ctx>, config: &PropsConfig) -> CheckResult
     }
     let Some(route) = ctx.target.paid.first().cloned() else {
         return result(
-            &ctx,
+            ctx,
             &REPLAY,
             Status::Unsupported,
             "no paid route".into(),
@@ -472,7 +479,7 @@ pub async fn replay_property(ctx: Arc<Ctx>, config: &PropsConfig) -> CheckResult
         Ok((c, _)) => c,
         Err((e, ex)) => {
             return result(
-                &ctx,
+                ctx,
                 &REPLAY,
                 Status::NotExercised,
                 format!("no readable challenge: {e}"),
@@ -483,12 +490,7 @@ pub async fn replay_property(ctx: Arc<Ctx>, config: &PropsConfig) -> CheckResult
     };
     let executed = Arc::new(AtomicU32::new(0));
     let handle = tokio::runtime::Handle::current();
-    let (ctx2, challenge2, executed2, budget) = (
-        ctx.clone(),
-        challenge.clone(),
-        executed.clone(),
-        config.budget,
-    );
+    let budget = config.budget;
     // Replays are costlier than payload cases (several requests each): a tenth as many.
     let cases = (config.cases / 10).max(8);
     let mut runner = TestRunner::new_with_rng(
@@ -499,22 +501,19 @@ pub async fn replay_property(ctx: Arc<Ctx>, config: &PropsConfig) -> CheckResult
         },
         rng(config.seed ^ 0x5eed),
     );
-    let outcome = tokio::task::spawn_blocking(move || {
-        runner.run(&replay_plan(), |plan| {
-            if started.elapsed() > budget {
-                return Ok(());
-            }
-            executed2.fetch_add(1, Ordering::Relaxed);
-            match handle
-                .block_on(run_replay(&ctx2, &challenge2, plan))
-                .map_err(TestCaseError::reject)?
-            {
-                Some(v) => Err(TestCaseError::fail(v)),
-                None => Ok(()),
-            }
-        })
-    })
-    .await;
+    let outcome = drive(&mut runner, &replay_plan(), |plan| {
+        if started.elapsed() > budget {
+            return Ok(());
+        }
+        executed.fetch_add(1, Ordering::Relaxed);
+        match handle
+            .block_on(run_replay(ctx, &challenge, plan))
+            .map_err(TestCaseError::reject)?
+        {
+            Some(v) => Err(TestCaseError::fail(v)),
+            None => Ok(()),
+        }
+    });
     let n = executed.load(Ordering::Relaxed);
     let config = PropsConfig {
         cases,
@@ -522,7 +521,7 @@ pub async fn replay_property(ctx: Arc<Ctx>, config: &PropsConfig) -> CheckResult
     };
     match outcome {
         Ok(Ok(())) => result(
-            &ctx,
+            ctx,
             &REPLAY,
             Status::Pass,
             summary(n, &config, started),
@@ -531,7 +530,7 @@ pub async fn replay_property(ctx: Arc<Ctx>, config: &PropsConfig) -> CheckResult
         ),
         Ok(Err(TestError::Fail(why, plan))) => {
             let mut r = result(
-                &ctx,
+                ctx,
                 &REPLAY,
                 Status::Fail,
                 format!("{why} (minimal plan {plan:?}, seed {})", config.seed),
@@ -543,7 +542,7 @@ pub async fn replay_property(ctx: Arc<Ctx>, config: &PropsConfig) -> CheckResult
             r
         }
         Ok(Err(TestError::Abort(why))) => result(
-            &ctx,
+            ctx,
             &REPLAY,
             Status::Error,
             format!("aborted: {why}"),
@@ -551,7 +550,7 @@ pub async fn replay_property(ctx: Arc<Ctx>, config: &PropsConfig) -> CheckResult
             started,
         ),
         Err(e) => result(
-            &ctx,
+            ctx,
             &REPLAY,
             Status::Error,
             format!("the case loop failed: {e}"),

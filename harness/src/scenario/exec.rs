@@ -20,6 +20,9 @@ struct Done {
 
 /// Runs every step; the first unmet expectation fails the check.
 pub(super) async fn run(scenario: &Scenario, ctx: &Ctx) -> Outcome {
+    if let Some(p) = &scenario.spec.props {
+        return run_props(p, ctx).await;
+    }
     let mut done: HashMap<String, Done> = HashMap::new();
     for step in &scenario.spec.steps {
         let name = step.name.get_ref().clone();
@@ -315,4 +318,35 @@ fn judge(
         }
     }
     None
+}
+
+/// A `[props]` scenario: runs the property and reports it as this check's outcome.
+async fn run_props(p: &super::model::PropsSection, ctx: &Ctx) -> Outcome {
+    let config = crate::props::PropsConfig {
+        cases: p.cases.unwrap_or(500),
+        seed: p.seed.unwrap_or(402),
+        budget: p
+            .time_budget
+            .as_ref()
+            .and_then(|b| crate::duration::parse_duration(b.get_ref()).ok())
+            .unwrap_or(std::time::Duration::from_secs(60)),
+        regressions: None,
+    };
+    let r = match p.property.get_ref().as_str() {
+        "replay" => crate::props::replay_property(ctx, &config).await,
+        _ => crate::props::payload_property(ctx, &config).await,
+    };
+    let mut o = match r.status {
+        crate::catalogue::Status::Pass => Outcome::pass(r.message),
+        crate::catalogue::Status::Fail => {
+            let mut o = Outcome::fail(r.expected.unwrap_or_default(), r.actual.unwrap_or_default());
+            o.message = r.message;
+            o
+        }
+        crate::catalogue::Status::Unsupported => Outcome::unsupported(r.message),
+        crate::catalogue::Status::NotExercised => Outcome::not_exercised(r.message),
+        _ => Outcome::error(r.message),
+    };
+    o.exchanges = r.exchanges;
+    o
 }

@@ -98,13 +98,36 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
             }
         });
     }
-    if spec.steps.is_empty() {
-        return Err(ScenarioError::at(
-            file,
-            text,
-            None,
-            "no [[step]]: a scenario needs at least one step",
-        ));
+    match (&spec.props, spec.steps.is_empty()) {
+        (None, true) => {
+            return Err(ScenarioError::at(
+                file,
+                text,
+                None,
+                "no [[step]] and no [props]: a scenario needs one of them",
+            ));
+        }
+        (Some(p), false) => {
+            return Err(err(
+                p.property.span(),
+                "a scenario has [[step]]s or [props], not both".into(),
+            ));
+        }
+        (Some(p), true) => {
+            if !["payload", "replay"].contains(&p.property.get_ref().as_str()) {
+                return Err(err(
+                    p.property.span(),
+                    format!(
+                        "property '{}': expected payload or replay",
+                        p.property.get_ref()
+                    ),
+                ));
+            }
+            if let Some(b) = &p.time_budget {
+                crate::duration::parse_duration(b.get_ref()).map_err(|e| err(b.span(), e))?;
+            }
+        }
+        (None, false) => {}
     }
     validate_steps(&spec, &err)?;
     Ok(Scenario {

@@ -49,8 +49,28 @@ pub struct ScenarioFile {
     #[serde(default)]
     pub needs: Option<Spanned<Vec<String>>>,
     /// The steps, in order.
-    #[serde(rename = "step")]
+    #[serde(rename = "step", default)]
     pub steps: Vec<Step>,
+    /// Instead of steps: a property test of the first paid route.
+    #[serde(default)]
+    pub props: Option<PropsSection>,
+}
+
+/// A property test run as a scenario's check (see `paycheck props`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PropsSection {
+    /// `payload` (generated payments) or `replay` (replays and concurrent copies).
+    pub property: Spanned<String>,
+    /// Generated cases (default 500).
+    #[serde(default)]
+    pub cases: Option<u32>,
+    /// The generator's seed (default 402, so the check is repeatable).
+    #[serde(default)]
+    pub seed: Option<u64>,
+    /// Wall-time cap, such as `30s` (default 60s).
+    #[serde(default)]
+    pub time_budget: Option<Spanned<String>>,
 }
 
 /// One request and what must be true of its answer.
