@@ -215,3 +215,8 @@ fn html_escapes_what_the_server_sent() {
     assert!(html.contains("&lt;b&gt;free&lt;/b&gt;"));
     assert!(!html.contains("<b>free</b>"));
 }
+
+#[test]
+fn the_console_output_is_stable() {
+    insta::assert_snapshot!("console", paycheck::cli::console::render(&fixed_report()));
+}

@@ -5,6 +5,7 @@ use crate::catalogue::Status;
 use crate::catalogue::runner::CheckResult;
 use crate::report::Report;
 use indicatif::{ProgressBar, ProgressStyle};
+use std::fmt::Write as _;
 use std::io::IsTerminal;
 
 /// A progress bar that draws only on a terminal.
@@ -51,16 +52,27 @@ impl Progress {
 
 /// Prints the grouped results and the totals.
 pub fn print(report: &Report) {
+    print!("{}", render(report));
+}
+
+/// The grouped results and the totals, as printed.
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
     for suite in &report.suites {
-        println!("{} ({}, {})", suite.suite, suite.target, suite.target_kind);
+        let _ = writeln!(
+            out,
+            "{} ({}, {})",
+            suite.suite, suite.target, suite.target_kind
+        );
         let mut section = "";
         for r in &suite.results {
             if r.section != section {
                 section = &r.section;
-                println!("  {section}");
+                let _ = writeln!(out, "  {section}");
             }
             let name = r.id.rsplit('/').next().unwrap_or(&r.id);
-            println!(
+            let _ = writeln!(
+                out,
                 "    {} {name}: {} [{}]",
                 r.status.marker(),
                 r.title,
@@ -69,26 +81,30 @@ pub fn print(report: &Report) {
             if r.status != Status::Pass {
                 match (&r.expected, &r.actual) {
                     (Some(e), Some(a)) => {
-                        println!("        expected: {e}");
-                        println!("          actual: {a}");
+                        let _ = writeln!(out, "        expected: {e}");
+                        let _ = writeln!(out, "          actual: {a}");
                     }
-                    _ => println!(
-                        "        {}: {}",
-                        r.status,
-                        r.message.lines().next().unwrap_or_default()
-                    ),
+                    _ => {
+                        let _ = writeln!(
+                            out,
+                            "        {}: {}",
+                            r.status,
+                            r.message.lines().next().unwrap_or_default()
+                        );
+                    }
                 }
                 // Property failures carry the reproduction (curl and payload) on more lines.
                 if let Some((_, rest)) = r.message.split_once('\n') {
                     for line in rest.lines() {
-                        println!("      {line}");
+                        let _ = writeln!(out, "      {line}");
                     }
                 }
             }
         }
     }
     let n = |s| report.count(s);
-    println!(
+    let _ = writeln!(
+        out,
         "\n{} checks in {:.0} ms: {} passed, {} failed, {} warned, {} unsupported, {} not exercised, {} errors{}",
         report.suites.iter().map(|s| s.results.len()).sum::<usize>(),
         report.elapsed_ms,
@@ -104,4 +120,5 @@ pub fn print(report: &Report) {
             ""
         }
     );
+    out
 }

@@ -2,7 +2,7 @@
 
 pub mod args;
 mod catalogue_cmds;
-mod console;
+pub mod console;
 pub mod exit;
 mod mocks;
 mod run;
