@@ -140,3 +140,20 @@ pub fn with_scenarios(
     }
     checks
 }
+
+/// Markers of a stack trace or internal detail in a body.
+const LEAKS: &[&str] = &[
+    "panicked at",
+    "Traceback (most recent call last)",
+    "stack backtrace",
+    "    at ",
+    "node_modules/",
+    ".rs:",
+    ".py\", line",
+    "Exception in thread",
+];
+
+/// The first internal-detail marker found in `body` (stack traces, file paths).
+pub fn leak_in(body: &str) -> Option<&'static str> {
+    LEAKS.iter().copied().find(|m| body.contains(m))
+}

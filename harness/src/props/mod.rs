@@ -65,17 +65,6 @@ struct Ran {
     json: serde_json::Value,
 }
 
-/// Markers of a stack trace or internal detail in a body.
-const LEAKS: &[&str] = &[
-    "panicked at",
-    "Traceback (most recent call last)",
-    "stack backtrace",
-    "    at ",
-    "node_modules/",
-    ".rs:",
-    "Exception in thread",
-];
-
 /// Runs one case against the target and judges it.
 async fn run_case(ctx: &Ctx, challenge: &Challenge, edits: &[Edit]) -> Result<Ran, String> {
     let built = build(ctx, challenge, edits)?;
@@ -113,7 +102,7 @@ fn judge(
     if ex.status >= 500 {
         return Some(format!("answered {}", ex.describe()));
     }
-    if let Some(m) = LEAKS.iter().find(|m| ex.body.contains(*m)) {
+    if let Some(m) = crate::catalogue::leak_in(&ex.body) {
         return Some(format!("the body shows internals ('{m}')"));
     }
     if (400..500).contains(&ex.status) && !has_reason(ctx, ex) {
@@ -213,31 +202,40 @@ pub fn curl(ctx: &Ctx, header: &str) -> String {
     cmd
 }
 
-/// The payload-validation property over generated cases.
-pub async fn payload_property(ctx: &Ctx, config: &PropsConfig) -> CheckResult {
-    let started = Instant::now();
-    let Some(route) = ctx.target.paid.first().cloned() else {
-        return result(
+/// The first paid route's challenge, or the result that says why there is none.
+async fn challenge(ctx: &Ctx, p: &Property, started: Instant) -> Result<Challenge, CheckResult> {
+    let Some(route) = ctx.target.paid.first() else {
+        return Err(result(
             ctx,
-            &PAYLOAD,
+            p,
             Status::Unsupported,
             "no paid route".into(),
             vec![],
             started,
-        );
+        ));
     };
-    let challenge = match ctx.target.challenge(&route).await {
-        Ok((c, _)) => c,
-        Err((e, ex)) => {
-            return result(
+    ctx.target
+        .challenge(route)
+        .await
+        .map(|(c, _)| c)
+        .map_err(|(e, ex)| {
+            result(
                 ctx,
-                &PAYLOAD,
+                p,
                 Status::NotExercised,
                 format!("no readable challenge: {e}"),
                 vec![ex],
                 started,
-            );
-        }
+            )
+        })
+}
+
+/// The payload-validation property over generated cases.
+pub async fn payload_property(ctx: &Ctx, config: &PropsConfig) -> CheckResult {
+    let started = Instant::now();
+    let challenge = match challenge(ctx, &PAYLOAD, started).await {
+        Ok(c) => c,
+        Err(r) => return r,
     };
     // Stored regressions first.
     let suite = ctx.target.dialect.id();
@@ -465,28 +463,9 @@ pub async fn replay_property(ctx: &Ctx, config: &PropsConfig) -> CheckResult {
             started,
         );
     }
-    let Some(route) = ctx.target.paid.first().cloned() else {
-        return result(
-            ctx,
-            &REPLAY,
-            Status::Unsupported,
-            "no paid route".into(),
-            vec![],
-            started,
-        );
-    };
-    let challenge = match ctx.target.challenge(&route).await {
-        Ok((c, _)) => c,
-        Err((e, ex)) => {
-            return result(
-                ctx,
-                &REPLAY,
-                Status::NotExercised,
-                format!("no readable challenge: {e}"),
-                vec![ex],
-                started,
-            );
-        }
+    let challenge = match challenge(ctx, &REPLAY, started).await {
+        Ok(c) => c,
+        Err(r) => return r,
     };
     let executed = Arc::new(AtomicU32::new(0));
     let handle = tokio::runtime::Handle::current();

@@ -8,7 +8,7 @@ mod replay;
 mod resilience;
 mod signal;
 
-use super::{Check, CheckFuture, Ctx, Level, Need, Outcome};
+use super::{Check, CheckFuture, Ctx, Level, Need, Outcome, leak_in};
 use crate::mocks::MockFacilitator;
 use crate::mocks::facilitator::faults::FaultRule;
 use crate::payer::WrongPayment;
@@ -144,21 +144,4 @@ fn settlements(ctx: &Ctx, nonce: &str) -> Option<usize> {
     ctx.facilitator
         .as_deref()
         .map(|f| f.journal().settlements_of(nonce))
-}
-
-/// Markers of a stack trace or internal detail in a body.
-const LEAKS: &[&str] = &[
-    "panicked at",
-    "Traceback (most recent call last)",
-    "stack backtrace",
-    "    at ",
-    "node_modules/",
-    ".rs:",
-    ".py\", line",
-    "Exception in thread",
-];
-
-/// The first internal-detail marker found in `body`.
-fn leak_in(body: &str) -> Option<&'static str> {
-    LEAKS.iter().copied().find(|m| body.contains(m))
 }
