@@ -131,12 +131,7 @@ async fn premium_handler(
         headers: &headers,
         body: &body,
     };
-    app.paywall
-        .handle(&app.premium, request, |_| HandlerOutput {
-            status: StatusCode::OK,
-            body: json!({"data": "premium market data", "symbol": "PAY", "price": "402.00"}),
-        })
-        .await
+    app.paywall.handle(&app.premium, request, premium).await
 }
 
 async fn compute_handler(
@@ -151,6 +146,14 @@ async fn compute_handler(
         body: &body,
     };
     app.paywall.handle(&app.compute, request, compute).await
+}
+
+/// The paid data.
+fn premium(_: &Bytes) -> HandlerOutput {
+    HandlerOutput {
+        status: StatusCode::OK,
+        body: json!({"data": "premium market data", "symbol": "PAY", "price": "402.00"}),
+    }
 }
 
 /// The paid computation: echoes the input's size; fails on `{"fail":true}` or bad JSON.
