@@ -147,7 +147,7 @@ seed = 9
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_props_section_in_a_scenario_file_runs_the_property() {
     let scenario = paycheck::scenario::parse("props.toml", PROPS_SCENARIO).unwrap();
-    let check = scenario.check(Dialect::X402V2).unwrap();
+    let check = scenario.check(Dialect::X402V2.into()).unwrap();
     for (fault, expected) in [
         (None, Status::Pass),
         (Some(ReferenceFault::ServeInvalid), Status::Fail),

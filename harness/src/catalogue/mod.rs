@@ -11,7 +11,7 @@ pub mod runner;
 
 use crate::mocks::MockFacilitator;
 use crate::payer::Payer;
-use crate::protocol::Dialect;
+use crate::protocol::Suite;
 use crate::target::Target;
 pub use outcome::{Outcome, Status};
 use serde::Serialize;
@@ -122,17 +122,23 @@ impl fmt::Debug for Check {
 
 /// Every check of one suite: the checks written in Rust and the built-in scenario files,
 /// each scenario placed after the last check of its section.
-pub fn catalogue(dialect: Dialect) -> Vec<Check> {
-    with_scenarios(checks::all(dialect), &crate::scenario::builtin(), dialect)
+pub fn catalogue(suite: impl Into<Suite>) -> Vec<Check> {
+    let suite = suite.into();
+    let checks = match suite {
+        Suite::X402(dialect) => checks::all(dialect),
+        Suite::L402(_) => Vec::new(),
+    };
+    with_scenarios(checks, &crate::scenario::builtin(), suite)
 }
 
 /// Adds scenario checks to `checks`, keeping sections together.
 pub fn with_scenarios(
     mut checks: Vec<Check>,
     scenarios: &[crate::scenario::Scenario],
-    dialect: Dialect,
+    suite: impl Into<Suite>,
 ) -> Vec<Check> {
-    for check in scenarios.iter().filter_map(|s| s.check(dialect)) {
+    let suite = suite.into();
+    for check in scenarios.iter().filter_map(|s| s.check(suite)) {
         match checks.iter().rposition(|c| c.section == check.section) {
             Some(i) => checks.insert(i + 1, check),
             None => checks.push(check),

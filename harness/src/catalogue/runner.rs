@@ -174,7 +174,7 @@ mod tests {
 
     #[test]
     fn ids_are_unique_and_well_formed() {
-        for d in crate::protocol::Dialect::ALL {
+        for d in crate::protocol::Suite::ALL {
             let checks = super::super::catalogue(d);
             let mut ids: Vec<&str> = checks.iter().map(|c| c.id.as_str()).collect();
             let n = ids.len();

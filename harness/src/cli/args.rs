@@ -3,7 +3,7 @@
 use super::exit::EXIT_CODES_HELP;
 use crate::duration::parse_duration;
 use crate::mocks::facilitator::faults::FaultRule;
-use crate::protocol::Dialect;
+use crate::protocol::{Dialect, Suite};
 use crate::reference::ReferenceFault;
 use crate::target::RouteSpec;
 use clap::{Args, Parser, Subcommand};
@@ -52,7 +52,7 @@ pub enum Command {
 pub struct RunArgs {
     /// Suites to run (repeatable): x402-v2, x402-v1, t402. Default: all.
     #[arg(long = "suite", value_name = "SUITE")]
-    pub suites: Vec<Dialect>,
+    pub suites: Vec<Suite>,
     /// Test the server at this loopback URL (paycheck does not start or stop it).
     #[arg(long, value_name = "URL", conflicts_with = "spawn")]
     pub target: Option<String>,
@@ -154,7 +154,7 @@ pub struct ServeReferenceArgs {
 pub struct ListArgs {
     /// Only these suites (repeatable).
     #[arg(long = "suite", value_name = "SUITE")]
-    pub suites: Vec<Dialect>,
+    pub suites: Vec<Suite>,
 }
 
 /// Flags of `paycheck explain`.

@@ -3,11 +3,11 @@
 use super::Exit;
 use super::args::{ExplainArgs, ListArgs};
 use crate::catalogue::catalogue;
-use crate::protocol::Dialect;
+use crate::protocol::Suite;
 
 pub(super) fn list(args: ListArgs) -> Exit {
     let suites = if args.suites.is_empty() {
-        Dialect::ALL.to_vec()
+        Suite::ALL.to_vec()
     } else {
         args.suites
     };
@@ -20,7 +20,7 @@ pub(super) fn list(args: ListArgs) -> Exit {
 }
 
 pub(super) fn explain(args: ExplainArgs) -> Exit {
-    let found = Dialect::ALL
+    let found = Suite::ALL
         .into_iter()
         .flat_map(catalogue)
         .find(|c| c.id == args.id);

@@ -11,7 +11,7 @@ use crate::mocks::{FacilitatorConfig, MockFacilitator};
 use crate::payer::keys::KEY_ENV_VAR;
 use crate::payer::{KeySource, Payer};
 use crate::props::{self, PropsConfig};
-use crate::protocol::Dialect;
+use crate::protocol::{Dialect, Suite};
 use crate::report::{Report, SuiteReport};
 use crate::scenario::{self, Scenario};
 use crate::serve::{StopSignal, stopped};
@@ -69,20 +69,21 @@ impl Plan<'_> {
     }
 
     /// The suite's checks: the catalogue and the user's scenario files, selected.
-    fn checks(&self, dialect: Dialect) -> Result<Vec<Check>, String> {
+    fn checks(&self, suite: Suite) -> Result<Vec<Check>, String> {
         select(
-            with_scenarios(catalogue(dialect), &self.scenarios, dialect),
+            with_scenarios(catalogue(suite), &self.scenarios, suite),
             &self.selection,
         )
     }
 
     /// Runs one suite on `ctx`, recording results as they come.
-    async fn run_on(&self, ctx: Arc<Ctx>, dialect: Dialect, kind: &str) -> Result<(), String> {
-        let checks = self.checks(dialect)?;
+    async fn run_on(&self, ctx: Arc<Ctx>, kind: &str) -> Result<(), String> {
+        let suite = ctx.target.suite;
+        let checks = self.checks(suite)?;
         let index = {
             let mut all = self.collected.lock().unwrap_or_else(|e| e.into_inner());
             all.push(SuiteReport {
-                suite: dialect.id().into(),
+                suite: suite.id().into(),
                 target: ctx.target.base_url.clone(),
                 target_kind: kind.into(),
                 results: Vec::new(),
@@ -103,7 +104,7 @@ impl Plan<'_> {
                 .for_each(record),
             Mode::Props(config) => {
                 eprintln!(
-                    "props on {dialect}: up to {} cases per property, seed {}",
+                    "props on {suite}: up to {} cases per property, seed {}",
                     config.cases, config.seed
                 );
                 record(props::payload_property(&ctx, config).await);
@@ -113,8 +114,8 @@ impl Plan<'_> {
         Ok(())
     }
 
-    fn target(&self, base: &str, dialect: Dialect) -> Target {
-        let mut target = Target::new(base, dialect, self.args.timeout);
+    fn target(&self, base: &str, suite: Suite) -> Target {
+        let mut target = Target::new(base, suite, self.args.timeout);
         target.paid = self.args.paid.clone();
         target.free = self.args.free.clone();
         target.failing = self.args.failing.clone();
@@ -177,7 +178,7 @@ fn rand_seed() -> u64 {
 
 async fn run_with(args: RunArgs, mode: Mode) -> Exit {
     let suites = if args.suites.is_empty() {
-        Dialect::ALL.to_vec()
+        Suite::ALL.to_vec()
     } else {
         args.suites.clone()
     };
@@ -297,13 +298,16 @@ async fn until_stopped<F: std::future::Future<Output = Result<(), String>>>(
 }
 
 /// The embedded default: one reference server and mock facilitator per suite, side by side.
-async fn run_embedded(plan: &Plan<'_>, suites: &[Dialect]) -> Result<bool, Exit> {
+async fn run_embedded(plan: &Plan<'_>, suites: &[Suite]) -> Result<bool, Exit> {
     let work = futures::future::join_all(suites.iter().map(|d| async move {
         let price = match &plan.mode {
             Mode::Snapshot(_, price) => *price,
             _ => None,
         };
-        let embedded = Embedded::start_with(*d, |c| {
+        let Suite::X402(dialect) = *d else {
+            return Err(format!("{d} has no embedded server yet"));
+        };
+        let embedded = Embedded::start_with(dialect, |c| {
             if let Some(p) = price {
                 c.premium_price = p;
             }
@@ -315,7 +319,7 @@ async fn run_embedded(plan: &Plan<'_>, suites: &[Dialect]) -> Result<bool, Exit>
             facilitator: Some(embedded.facilitator.clone()),
             payer: plan.payer(),
         });
-        let result = plan.run_on(ctx.clone(), *d, "embedded").await;
+        let result = plan.run_on(ctx.clone(), "embedded").await;
         drop(ctx);
         embedded.stop().await;
         result
@@ -347,7 +351,7 @@ async fn start_facilitator(port: Option<u16>) -> Result<Arc<MockFacilitator>, Ex
 }
 
 /// `--spawn CMD`: mocks first, then the server, then the suites one after another.
-async fn run_spawned(plan: &Plan<'_>, suites: &[Dialect], command: &str) -> Result<bool, Exit> {
+async fn run_spawned(plan: &Plan<'_>, suites: &[Suite], command: &str) -> Result<bool, Exit> {
     let facilitator = start_facilitator(plan.args.facilitator_port).await?;
     let env = [("FACILITATOR_URL", facilitator.url())];
     let log = plan.args.report_dir.join("server.log");
@@ -386,7 +390,7 @@ async fn run_spawned(plan: &Plan<'_>, suites: &[Dialect], command: &str) -> Resu
                 facilitator: Some(facilitator.clone()),
                 payer: plan.payer(),
             });
-            plan.run_on(ctx.clone(), *d, "spawned").await?;
+            plan.run_on(ctx.clone(), "spawned").await?;
         }
         Ok(())
     })
@@ -399,7 +403,7 @@ async fn run_spawned(plan: &Plan<'_>, suites: &[Dialect], command: &str) -> Resu
 }
 
 /// `--target URL`: a server paycheck does not control.
-async fn run_url(plan: &Plan<'_>, suites: &[Dialect], url: &str) -> Result<bool, Exit> {
+async fn run_url(plan: &Plan<'_>, suites: &[Suite], url: &str) -> Result<bool, Exit> {
     let parsed = reqwest::Url::parse(url).expect("checked");
     let addr = parsed
         .socket_addrs(|| Some(80))
@@ -427,7 +431,7 @@ async fn run_url(plan: &Plan<'_>, suites: &[Dialect], url: &str) -> Result<bool,
                 facilitator: facilitator.clone(),
                 payer: plan.payer(),
             });
-            plan.run_on(ctx.clone(), *d, "url").await?;
+            plan.run_on(ctx.clone(), "url").await?;
         }
         Ok(())
     })

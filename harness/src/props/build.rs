@@ -35,7 +35,7 @@ fn shift(amount: &str, delta: i8) -> String {
 
 /// Signs the case's payment and applies its edits.
 pub fn build(ctx: &Ctx, challenge: &Challenge, edits: &[Edit]) -> Result<Built, String> {
-    let dialect = ctx.target.dialect;
+    let dialect = ctx.target.dialect();
     let mut signed = challenge.clone();
     let mut wrong = None;
     let mut follow_amount = None;

@@ -69,7 +69,7 @@ struct Ran {
 async fn run_case(ctx: &Ctx, challenge: &Challenge, edits: &[Edit]) -> Result<Ran, String> {
     let built = build(ctx, challenge, edits)?;
     let route = &ctx.target.paid[0];
-    let twice = [(ctx.target.dialect.payment_header(), built.header.as_str())];
+    let twice = [(ctx.target.dialect().payment_header(), built.header.as_str())];
     let extra: &[(&str, &str)] = if edits.contains(&Edit::DuplicateHeader) {
         &twice
     } else {
@@ -154,7 +154,7 @@ fn result(
     started: Instant,
 ) -> CheckResult {
     CheckResult {
-        id: format!("{}/props/{}", ctx.target.dialect.id(), p.name),
+        id: format!("{}/props/{}", ctx.target.dialect().id(), p.name),
         section: "props".into(),
         title: p.title.into(),
         level: Level::Must,
@@ -193,7 +193,7 @@ pub fn curl(ctx: &Ctx, header: &str) -> String {
         route.method,
         ctx.target.base_url,
         route.path,
-        ctx.target.dialect.payment_header(),
+        ctx.target.dialect().payment_header(),
         header.replace('\'', "'\\''")
     );
     if let Some(b) = &route.body {
@@ -238,7 +238,7 @@ pub async fn payload_property(ctx: &Ctx, config: &PropsConfig) -> CheckResult {
         Err(r) => return r,
     };
     // Stored regressions first.
-    let suite = ctx.target.dialect.id();
+    let suite = ctx.target.dialect().id();
     for edits in regressions::load(config.regressions.as_deref(), suite) {
         if let Ok(ran) = run_case(ctx, &challenge, &edits).await
             && let Some(v) = ran.violation.clone()

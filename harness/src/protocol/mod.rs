@@ -1,4 +1,4 @@
-//! Wire types and codecs for the 402 payment protocols: x402 v1 and v2, and t402.
+//! Wire types and codecs for the 402 payment protocols: x402 v1 and v2, t402, and L402.
 //!
 //! Everything a server or facilitator puts on the wire is decoded here, in one of two
 //! [`Mode`]s: `Strict` names every deviation from the specification as an error, `Lenient`
@@ -17,6 +17,7 @@ pub mod facilitator;
 pub mod network;
 pub mod reasons;
 pub mod schema;
+pub mod suite;
 pub mod v1;
 pub mod v2;
 
@@ -26,3 +27,4 @@ pub use decode::{
 };
 pub use deviation::{Deviation, Mode};
 pub use dialect::Dialect;
+pub use suite::{L402Profile, Suite};

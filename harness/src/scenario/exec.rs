@@ -224,10 +224,10 @@ fn judge(
         }
     }
     if let Some(want) = &e.payment_response {
-        let name = ctx.target.dialect.response_header();
+        let name = ctx.target.dialect().response_header();
         let decoded = first
             .header(name)
-            .map(|h| decode_header::<SettlementResponse>(ctx.target.dialect, Mode::Lenient, h));
+            .map(|h| decode_header::<SettlementResponse>(ctx.target.dialect(), Mode::Lenient, h));
         match decoded {
             None => return fail(step, format!("a {name} header"), "none", first),
             Some(Err(err)) => {

@@ -9,7 +9,7 @@ pub mod model;
 
 use crate::catalogue::{Check, Level, Need};
 use crate::payer::WrongPayment;
-use crate::protocol::Dialect;
+use crate::protocol::Suite;
 pub use error::ScenarioError;
 use model::ScenarioFile;
 use std::collections::HashSet;
@@ -30,7 +30,7 @@ pub struct Scenario {
     /// Its needs.
     pub needs: Vec<Need>,
     /// Its suites.
-    pub suites: Vec<Dialect>,
+    pub suites: Vec<Suite>,
 }
 
 /// The named routes a request may use.
@@ -55,15 +55,15 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
     };
     let mut suites = Vec::new();
     for s in spec.suites.get_ref() {
-        suites.push(
-            s.parse::<Dialect>()
-                .map_err(|e| err(spec.suites.span(), e))?,
-        );
+        suites.push(s.parse::<Suite>().map_err(|e| err(spec.suites.span(), e))?);
     }
     if suites.is_empty() {
         return Err(err(
             spec.suites.span(),
-            "suites is empty: list at least one of x402-v2, x402-v1, t402".into(),
+            format!(
+                "suites is empty: list at least one of {}",
+                Suite::ALL.map(Suite::id).join(", ")
+            ),
         ));
     }
     let id = spec.id.get_ref();
@@ -256,9 +256,9 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
 }
 
 impl Scenario {
-    /// The check this scenario makes in `dialect`'s suite, if it lists that suite.
-    pub fn check(&self, dialect: Dialect) -> Option<Check> {
-        if !self.suites.contains(&dialect) {
+    /// The check this scenario makes in `suite`, if it lists that suite.
+    pub fn check(&self, suite: Suite) -> Option<Check> {
+        if !self.suites.contains(&suite) {
             return None;
         }
         let id = self.spec.id.get_ref();
@@ -268,7 +268,7 @@ impl Scenario {
             .to_string();
         let scenario = Arc::new(self.clone());
         Some(Check {
-            id: format!("{}/{id}", dialect.id()),
+            id: format!("{}/{id}", suite.id()),
             section,
             title: self.spec.title.clone(),
             level: self.level,

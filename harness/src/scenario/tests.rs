@@ -27,8 +27,11 @@ fn error_of(text: &str) -> ScenarioError {
 #[test]
 fn a_good_file_parses_into_one_check_per_suite() {
     let s = parse("s.toml", GOOD).unwrap();
-    assert_eq!(s.check(Dialect::X402V2).unwrap().id, "x402-v2/replay/again");
-    assert!(s.check(Dialect::X402V1).is_none());
+    assert_eq!(
+        s.check(crate::protocol::Dialect::X402V2.into()).unwrap().id,
+        "x402-v2/replay/again"
+    );
+    assert!(s.check(crate::protocol::Dialect::X402V1.into()).is_none());
 }
 
 #[test]

@@ -78,12 +78,12 @@ fn document(ctx: &Ctx, ex: &Exchange, config: &SnapshotConfig) -> String {
         "headers": headers,
         "body": serde_json::from_str::<Value>(&ex.body).unwrap_or_else(|_| json!(ex.body)),
     });
-    if let Some(name) = ctx.target.dialect.required_header()
+    if let Some(name) = ctx.target.dialect().required_header()
         && let Some(v) = decoded(name)
     {
         doc["payment-required"] = v;
     }
-    if let Some(v) = decoded(ctx.target.dialect.response_header()) {
+    if let Some(v) = decoded(ctx.target.dialect().response_header()) {
         doc["payment-response"] = v;
     }
     if let Some(e) = &ex.error {
@@ -97,7 +97,7 @@ fn document(ctx: &Ctx, ex: &Exchange, config: &SnapshotConfig) -> String {
 
 /// Captures every snapshot of one suite: (name, content).
 pub async fn capture(ctx: &Ctx, config: &SnapshotConfig) -> Vec<(String, String)> {
-    let suite = ctx.target.dialect.id();
+    let suite = ctx.target.dialect().id();
     let mut out = Vec::new();
     for route in &ctx.target.paid {
         let base = format!("{suite}__{}", slug(route));
@@ -170,7 +170,7 @@ fn write(path: &std::path::Path, text: &str) -> Result<(), String> {
 /// Captures one suite and records or checks its snapshots.
 pub async fn run(ctx: &Ctx, config: &SnapshotConfig) -> Vec<CheckResult> {
     let started = Instant::now();
-    let suite = ctx.target.dialect.id();
+    let suite = ctx.target.dialect().id();
     let captured = capture(ctx, config).await;
     let mut results = Vec::new();
     for (name, content) in &captured {

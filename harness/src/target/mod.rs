@@ -12,17 +12,19 @@ pub use routes::RouteSpec;
 use crate::payer::{PayError, Payer, WrongPayment};
 use crate::protocol::v1::PaymentRequiredV1;
 use crate::protocol::v2::PaymentRequired;
-use crate::protocol::{DecodeError, Dialect, Mode, decode_header, decode_json, encode_header};
+use crate::protocol::{
+    DecodeError, Dialect, Mode, Suite, decode_header, decode_json, encode_header,
+};
 use reqwest::Method;
 use std::time::Duration;
 
-/// A server under test, speaking one dialect.
+/// A server under test, tested for one suite.
 #[derive(Debug, Clone)]
 pub struct Target {
     /// Base URL, without a trailing slash.
     pub base_url: String,
-    /// The protocol it is tested for.
-    pub dialect: Dialect,
+    /// The suite it is tested for.
+    pub suite: Suite,
     /// Paid routes; the first is the one most checks use.
     pub paid: Vec<RouteSpec>,
     /// A free route, if one was named.
@@ -70,7 +72,7 @@ pub struct PaymentHeader {
 
 impl Target {
     /// A target at `base_url`; `timeout` bounds every request.
-    pub fn new(base_url: &str, dialect: Dialect, timeout: Duration) -> Self {
+    pub fn new(base_url: &str, suite: impl Into<Suite>, timeout: Duration) -> Self {
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .no_proxy()
@@ -79,7 +81,7 @@ impl Target {
             .expect("a plain HTTP client builds");
         Self {
             base_url: base_url.trim_end_matches('/').to_string(),
-            dialect,
+            suite: suite.into(),
             paid: Vec::new(),
             free: None,
             failing: None,
@@ -87,7 +89,17 @@ impl Target {
         }
     }
 
-    /// Sends a request, recording it; `payment` goes in the dialect's payment header.
+    /// The x402-family dialect of the target.
+    ///
+    /// # Panics
+    /// On an L402 target: x402 checks, properties and snapshots run only in x402 suites.
+    pub fn dialect(&self) -> Dialect {
+        self.suite
+            .dialect()
+            .expect("an x402 code path ran on an L402 target")
+    }
+
+    /// Sends a request, recording it; `payment` goes in the suite's payment header.
     pub async fn send(
         &self,
         route: &RouteSpec,
@@ -108,7 +120,7 @@ impl Target {
     ) -> Exchange {
         let mut headers: Vec<(String, String)> = vec![("Accept".into(), "application/json".into())];
         if let Some(p) = payment {
-            headers.push((self.dialect.payment_header().into(), p.into()));
+            headers.push((self.suite.payment_header().into(), p.into()));
         }
         for (k, v) in extra_headers {
             headers.push(((*k).into(), (*v).into()));
@@ -133,14 +145,15 @@ impl Target {
 
     /// Reads the challenge in an exchange strictly, naming every deviation.
     pub fn read_challenge(&self, ex: &Exchange, mode: Mode) -> Result<Challenge, ChallengeError> {
-        match self.dialect.required_header() {
+        let dialect = self.dialect();
+        match dialect.required_header() {
             Some(name) => {
                 let value = ex.header(name).ok_or(ChallengeError::Missing(name))?;
-                decode_header::<PaymentRequired>(self.dialect, mode, value)
+                decode_header::<PaymentRequired>(dialect, mode, value)
                     .map(|d| Challenge::V2(d.value))
                     .map_err(ChallengeError::Decode)
             }
-            None => decode_json::<PaymentRequiredV1>(self.dialect, mode, ex.body.as_bytes())
+            None => decode_json::<PaymentRequiredV1>(dialect, mode, ex.body.as_bytes())
                 .map(|d| Challenge::V1(d.value))
                 .map_err(ChallengeError::Decode),
         }
@@ -173,7 +186,7 @@ impl Target {
                     .first()
                     .ok_or_else(|| PayError::Unpayable("accepts is empty".into()))?;
                 let p = payer.pay_v2(offer, Some(r.resource.clone()), wrong)?;
-                (encode_header(self.dialect, &p), p.payload)
+                (encode_header(self.dialect(), &p), p.payload)
             }
             Challenge::V1(r) => {
                 let offer = r
@@ -181,7 +194,7 @@ impl Target {
                     .first()
                     .ok_or_else(|| PayError::Unpayable("accepts is empty".into()))?;
                 let p = payer.pay_v1(offer, wrong)?;
-                (encode_header(self.dialect, &p), p.payload)
+                (encode_header(self.dialect(), &p), p.payload)
             }
         };
         let nonce = payload["authorization"]["nonce"]

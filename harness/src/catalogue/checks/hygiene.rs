@@ -134,7 +134,7 @@ pub(super) fn register(d: Dialect, out: &mut Vec<Check>) {
 fn malformed(ctx: &Ctx) -> crate::catalogue::CheckFuture<'_> {
     Box::pin(async move {
         let mut lenient = None;
-        for (what, value) in malformed_values(ctx.target.dialect) {
+        for (what, value) in malformed_values(ctx.target.dialect()) {
             let ex = ctx.target.send(paid(ctx), Some(&value), &[]).await;
             match ex.status {
                 400 => {}
@@ -163,7 +163,7 @@ fn malformed(ctx: &Ctx) -> crate::catalogue::CheckFuture<'_> {
 
 fn no_internals(ctx: &Ctx) -> crate::catalogue::CheckFuture<'_> {
     Box::pin(async move {
-        for (what, value) in malformed_values(ctx.target.dialect) {
+        for (what, value) in malformed_values(ctx.target.dialect()) {
             let ex = ctx.target.send(paid(ctx), Some(&value), &[]).await;
             if let Some(marker) = leak_in(&ex.body) {
                 return Outcome::fail(
@@ -230,7 +230,7 @@ fn cors_expose(ctx: &Ctx) -> crate::catalogue::CheckFuture<'_> {
             .unwrap_or("")
             .to_lowercase();
         let listed: Vec<&str> = exposed.split(',').map(str::trim).collect();
-        let wanted: &[&str] = match ctx.target.dialect {
+        let wanted: &[&str] = match ctx.target.dialect() {
             Dialect::X402V1 => &["x-payment-response"],
             _ => &["payment-required", "payment-response"],
         };

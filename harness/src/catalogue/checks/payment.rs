@@ -81,11 +81,11 @@ fn served(ctx: &Ctx) -> CheckFuture<'_> {
         if !ex.is_success() {
             return Outcome::fail("2xx for a valid payment", ex.describe()).with(&ex);
         }
-        let name = ctx.target.dialect.response_header();
+        let name = ctx.target.dialect().response_header();
         let Some(receipt) = ex.header(name) else {
             return Outcome::fail(format!("a {name} header"), "none").with(&ex);
         };
-        match decode_header::<SettlementResponse>(ctx.target.dialect, Mode::Strict, receipt) {
+        match decode_header::<SettlementResponse>(ctx.target.dialect(), Mode::Strict, receipt) {
             Ok(r) if r.value.success => {
                 Outcome::pass(format!("served with transaction {}", r.value.transaction))
             }
@@ -145,7 +145,7 @@ fn not_cacheable(ctx: &Ctx) -> CheckFuture<'_> {
         }
         let cache = ex.header("cache-control").unwrap_or("").to_lowercase();
         let vary = ex.header("vary").unwrap_or("").to_lowercase();
-        let payment_header = ctx.target.dialect.payment_header().to_lowercase();
+        let payment_header = ctx.target.dialect().payment_header().to_lowercase();
         if cache.contains("no-store") || cache.contains("private") || vary.contains(&payment_header)
         {
             Outcome::pass(format!("cache-control: {cache}"))

@@ -114,9 +114,9 @@ async fn not_served_under(ctx: &Ctx, rule: &'static str) -> Outcome {
         };
     }
     let receipt_success = ex
-        .header(ctx.target.dialect.response_header())
+        .header(ctx.target.dialect().response_header())
         .and_then(|h| {
-            decode_header::<SettlementResponse>(ctx.target.dialect, Mode::Lenient, h).ok()
+            decode_header::<SettlementResponse>(ctx.target.dialect(), Mode::Lenient, h).ok()
         })
         .is_some_and(|r| r.value.success);
     if ex.is_success() || receipt_success {
@@ -150,7 +150,7 @@ async fn failure_receipt(ctx: &Ctx) -> Outcome {
         )
         .with(&ex);
     }
-    let name = ctx.target.dialect.response_header();
+    let name = ctx.target.dialect().response_header();
     let Some(header) = ex.header(name) else {
         return Outcome::fail(
             format!("a {name} header with success: false"),
@@ -158,7 +158,7 @@ async fn failure_receipt(ctx: &Ctx) -> Outcome {
         )
         .with(&ex);
     };
-    match decode_header::<SettlementResponse>(ctx.target.dialect, Mode::Lenient, header) {
+    match decode_header::<SettlementResponse>(ctx.target.dialect(), Mode::Lenient, header) {
         Ok(r) if !r.value.success && r.value.error_reason.is_some() => Outcome::pass(format!(
             "{} with errorReason {}",
             ex.describe(),
