@@ -14,6 +14,7 @@ pub mod dialect;
 pub mod eip3009;
 pub mod exact;
 pub mod facilitator;
+pub mod l402;
 pub mod network;
 pub mod reasons;
 pub mod schema;
