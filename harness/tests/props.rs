@@ -23,11 +23,7 @@ fn config(cases: u32) -> PropsConfig {
 
 async fn ctx_for(dialect: Dialect, fault: Option<ReferenceFault>) -> (Embedded, Arc<Ctx>) {
     let embedded = Embedded::start(dialect, fault).await.unwrap();
-    let ctx = Arc::new(Ctx {
-        target: embedded.target(Duration::from_secs(5)),
-        facilitator: Some(embedded.facilitator.clone()),
-        payer: Payer::test(0),
-    });
+    let ctx = Arc::new(embedded.ctx(Duration::from_secs(5), Payer::test(0)));
     (embedded, ctx)
 }
 

@@ -3,7 +3,7 @@
 //! JUnit renderings of a fixed report are snapshots.
 
 use paycheck::catalogue::runner::{CheckResult, Selection, run_suite, select};
-use paycheck::catalogue::{Ctx, Level, Status, catalogue};
+use paycheck::catalogue::{Level, Status, catalogue};
 use paycheck::payer::Payer;
 use paycheck::protocol::Dialect;
 use paycheck::reference::ReferenceFault;
@@ -29,11 +29,7 @@ async fn real_report() -> Report {
         ..Default::default()
     };
     let checks = select(catalogue(Dialect::X402V2), &selection).unwrap();
-    let ctx = Ctx {
-        target: embedded.target(Duration::from_secs(5)),
-        facilitator: Some(embedded.facilitator.clone()),
-        payer: Payer::test(0),
-    };
+    let ctx = embedded.ctx(Duration::from_secs(5), Payer::test(0));
     let mut results = Vec::new();
     run_suite(&ctx, &checks, false, |r| results.push(r)).await;
     let suite = SuiteReport {

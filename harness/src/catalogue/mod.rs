@@ -5,14 +5,17 @@
 //! the target, a payer and the facilitator's journal, and returns an [`Outcome`]; the
 //! [`runner`] grades it by level (`--strict` makes SHOULD misses count).
 
-mod checks;
+mod l402;
 pub mod outcome;
 pub mod runner;
+mod spec;
+mod x402;
 
-use crate::mocks::MockFacilitator;
-use crate::payer::Payer;
+use crate::mocks::{MockFacilitator, MockLightning};
+use crate::payer::{PayError, Payer, WrongPayment};
 use crate::protocol::Suite;
 use crate::target::Target;
+use crate::target::{Challenge, PaymentHeader};
 pub use outcome::{Outcome, Status};
 use serde::Serialize;
 use std::fmt;
@@ -57,6 +60,8 @@ pub enum Need {
     FailingRoute,
     /// Two paid routes with different prices were named.
     TwoPrices,
+    /// The server uses paycheck's mock Lightning backend (so paycheck can pay its invoices).
+    Lightning,
 }
 
 impl Need {
@@ -71,6 +76,9 @@ impl Need {
                 "needs a paid request whose handler fails: pass --failing 'POST /compute {\"fail\":true}'"
             }
             Need::TwoPrices => "needs two paid routes with different prices: pass --paid twice",
+            Need::Lightning => {
+                "needs paycheck's mock Lightning backend to pay invoices: use --spawn (the server gets LIGHTNING_URL), or --lightning-wired if the server already uses it"
+            }
         }
     }
 }
@@ -81,8 +89,39 @@ pub struct Ctx {
     pub target: Target,
     /// The mock facilitator the server uses, when it uses paycheck's.
     pub facilitator: Option<Arc<MockFacilitator>>,
+    /// The mock Lightning backend the server uses, when it uses paycheck's.
+    pub lightning: Option<Arc<MockLightning>>,
     /// The payer.
     pub payer: Payer,
+}
+
+impl Ctx {
+    /// A payment for a challenge: an x402 offer signed (wrong as asked), or an L402
+    /// invoice paid through the mock Lightning backend.
+    pub fn pay(
+        &self,
+        challenge: &Challenge,
+        wrong: Option<&WrongPayment>,
+    ) -> Result<PaymentHeader, PayError> {
+        let Challenge::L402(challenges) = challenge else {
+            return self.target.pay(&self.payer, challenge, wrong);
+        };
+        if wrong.is_some() {
+            return Err(PayError::Unpayable(
+                "wrong payments are x402 payments; L402 checks make their own wrong credentials"
+                    .into(),
+            ));
+        }
+        let lightning = self
+            .lightning
+            .as_deref()
+            .ok_or_else(|| PayError::Unpayable(Need::Lightning.how().to_string()))?;
+        let paid = self.payer.pay_l402(lightning, challenges.preferred())?;
+        Ok(PaymentHeader {
+            value: paid.credential,
+            nonce: paid.payment_hash,
+        })
+    }
 }
 
 /// A boxed check future.
@@ -125,13 +164,17 @@ impl fmt::Debug for Check {
 pub fn catalogue(suite: impl Into<Suite>) -> Vec<Check> {
     let suite = suite.into();
     let checks = match suite {
-        Suite::X402(dialect) => checks::all(dialect),
-        Suite::L402(_) => Vec::new(),
+        Suite::X402(dialect) => x402::all(dialect),
+        Suite::L402(profile) => l402::all(profile),
     };
     with_scenarios(checks, &crate::scenario::builtin(), suite)
 }
 
-/// Adds scenario checks to `checks`, keeping sections together.
+/// Sections whose checks use up what a server allows (a rate limit's budget): they run
+/// after every other check, so that no other check meets the limit they reached.
+pub const LAST_SECTIONS: &[&str] = &["limits"];
+
+/// Adds scenario checks to `checks`, keeping sections together and [`LAST_SECTIONS`] last.
 pub fn with_scenarios(
     mut checks: Vec<Check>,
     scenarios: &[crate::scenario::Scenario],
@@ -144,7 +187,11 @@ pub fn with_scenarios(
             None => checks.push(check),
         }
     }
-    checks
+    let (last, mut ordered): (Vec<Check>, Vec<Check>) = checks
+        .into_iter()
+        .partition(|c| LAST_SECTIONS.contains(&c.section.as_str()));
+    ordered.extend(last);
+    ordered
 }
 
 /// Markers of a stack trace or internal detail in a body.

@@ -3,14 +3,15 @@
 use super::exit::EXIT_CODES_HELP;
 use crate::duration::parse_duration;
 use crate::mocks::facilitator::faults::FaultRule;
-use crate::protocol::{Dialect, Suite};
-use crate::reference::ReferenceFault;
+use crate::mocks::lightning::LnFaultRule;
+use crate::protocol::Suite;
 use crate::target::RouteSpec;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// paycheck: conformance and load testing for HTTP 402 payment servers (x402 v1 and v2, t402).
+/// paycheck: conformance and load testing for HTTP 402 payment servers (x402 v1 and v2, t402,
+/// L402).
 ///
 /// With no command, runs the conformance catalogue against the embedded reference servers
 /// and their mock facilitator, prints the results and writes reports.
@@ -38,9 +39,10 @@ pub enum Command {
     List(ListArgs),
     /// Show what one check requires, at which level, and where the requirement comes from.
     Explain(ExplainArgs),
-    /// Start the mock facilitator on loopback and serve until Ctrl-C.
+    /// Start the mock facilitator and the mock Lightning backend on loopback; serve until
+    /// Ctrl-C.
     #[command(
-        after_help = "Admin routes: GET /_paycheck/journal, PUT|DELETE /_paycheck/faults, POST /_paycheck/reset"
+        after_help = "Admin routes on each: GET /_paycheck/journal, PUT|DELETE /_paycheck/faults, POST /_paycheck/reset"
     )]
     Mocks(MocksArgs),
     /// Serve an embedded reference 402 server on loopback until Ctrl-C.
@@ -50,14 +52,16 @@ pub enum Command {
 /// Flags of `paycheck run`.
 #[derive(Debug, Args, Default)]
 pub struct RunArgs {
-    /// Suites to run (repeatable): x402-v2, x402-v1, t402. Default: all.
+    /// Suites to run (repeatable): x402-v2, x402-v1, t402, l402, l402-single-use.
+    /// Default: all.
     #[arg(long = "suite", value_name = "SUITE")]
     pub suites: Vec<Suite>,
     /// Test the server at this loopback URL (paycheck does not start or stop it).
     #[arg(long, value_name = "URL", conflicts_with = "spawn")]
     pub target: Option<String>,
-    /// Start the server with this shell command, with PORT and FACILITATOR_URL (paycheck's
-    /// mock facilitator) in its environment; stop it at the end. Its output goes to
+    /// Start the server with this shell command, with PORT, FACILITATOR_URL (paycheck's mock
+    /// facilitator), LIGHTNING_URL and LIGHTNING_API_KEY (its mock Lightning backend, an
+    /// LNbits API) in its environment; stop it at the end. Its output goes to
     /// REPORT_DIR/server.log.
     #[arg(long, value_name = "CMD")]
     pub spawn: Option<String>,
@@ -78,6 +82,13 @@ pub struct RunArgs {
     /// The port of paycheck's mock facilitator (default: a free one).
     #[arg(long, value_name = "N")]
     pub facilitator_port: Option<u16>,
+    /// With --target: the L402 server already uses paycheck's mock Lightning backend
+    /// (LNbits API), which paycheck starts on --lightning-port.
+    #[arg(long, requires = "target", requires = "lightning_port")]
+    pub lightning_wired: bool,
+    /// The port of paycheck's mock Lightning backend (default: a free one).
+    #[arg(long, value_name = "N")]
+    pub lightning_port: Option<u16>,
     /// Bound on every request of a check.
     #[arg(long, value_name = "DUR", default_value = "10s", value_parser = parse_duration)]
     pub timeout: Duration,
@@ -115,38 +126,64 @@ pub struct MocksArgs {
     /// Port of the mock facilitator on 127.0.0.1 (0 picks a free one).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub facilitator_port: u16,
-    /// A fault rule ENDPOINT=FAULT[xN] (repeatable), e.g. settle=pending, verify=status:503x2,
-    /// '*=latency:200ms'. Faults: latency:DUR, hang, status:CODE, html502, non-json,
-    /// truncated, settle-failure, pending.
+    /// A facilitator fault rule ENDPOINT=FAULT[xN] (repeatable), e.g. settle=pending,
+    /// verify=status:503x2, '*=latency:200ms'. Endpoints: verify, settle, supported. Faults:
+    /// latency:DUR, hang, status:CODE, html502, non-json, truncated, settle-failure, pending.
     #[arg(long = "fault", value_name = "RULE")]
     pub faults: Vec<FaultRule>,
+    /// Port of the mock Lightning backend (LNbits API) on 127.0.0.1 (0 picks a free one).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub lightning_port: u16,
+    /// A Lightning fault rule (repeatable), e.g. create=status:503, lookup=latency:200ms,
+    /// pay=settle-failure. Endpoints: create, pay, lookup; the same faults.
+    #[arg(long = "lightning-fault", value_name = "RULE")]
+    pub lightning_faults: Vec<LnFaultRule>,
 }
 
 /// Flags of `paycheck serve-reference`.
 #[derive(Debug, Args)]
 pub struct ServeReferenceArgs {
-    /// Which protocol the server speaks: x402-v2, x402-v1 or t402.
+    /// Which suite's server: x402-v2, x402-v1, t402, l402 or l402-single-use.
     #[arg(long, value_name = "PROTOCOL", default_value = "x402-v2")]
-    pub protocol: Dialect,
+    pub protocol: Suite,
     /// Port on 127.0.0.1 (0 picks a free one).
     #[arg(long, env = "PORT", value_name = "N", default_value_t = 0)]
     pub port: u16,
-    /// The facilitator to verify and settle with; without it, an embedded mock
+    /// x402: the facilitator to verify and settle with; without it, an embedded mock
     /// facilitator is started too.
     #[arg(long, env = "FACILITATOR_URL", value_name = "URL")]
     pub facilitator_url: Option<String>,
-    /// Price of GET /premium in atomic units.
-    #[arg(long, value_name = "N", default_value_t = 10_000)]
-    pub premium_price: u64,
-    /// Price of POST /compute in atomic units.
-    #[arg(long, value_name = "N", default_value_t = 50_000)]
-    pub compute_price: u64,
+    /// L402: the Lightning backend (LNbits API) to create invoices with; without it, an
+    /// embedded mock Lightning backend is started too.
+    #[arg(long, env = "LIGHTNING_URL", value_name = "URL")]
+    pub lightning_url: Option<String>,
+    /// L402: the API key sent to the Lightning backend.
+    #[arg(
+        long,
+        env = "LIGHTNING_API_KEY",
+        value_name = "KEY",
+        hide_env_values = true
+    )]
+    pub lightning_api_key: Option<String>,
+    /// Price of GET /premium: atomic units for x402 (default 10000), sat for L402 (100).
+    #[arg(long, value_name = "N")]
+    pub premium_price: Option<u64>,
+    /// Price of POST /compute: atomic units for x402 (default 50000), sat for L402 (500).
+    #[arg(long, value_name = "N")]
+    pub compute_price: Option<u64>,
     /// How long a call to the facilitator may take before the request fails with 504.
     #[arg(long, value_name = "DUR", default_value = "5s", value_parser = parse_duration)]
     pub facilitator_timeout: Duration,
+    /// L402: how long a call to the Lightning backend may take before the request fails
+    /// with 503.
+    #[arg(long, value_name = "DUR", default_value = "5s", value_parser = parse_duration)]
+    pub lightning_timeout: Duration,
+    /// L402: do not rate-limit invoice creation (for load tests of the 402 path).
+    #[arg(long)]
+    pub no_invoice_rate_limit: bool,
     /// Serve a deliberately faulty build (for paycheck's own mutation tests).
     #[arg(long, value_name = "NAME", hide = true)]
-    pub fault: Option<ReferenceFault>,
+    pub fault: Option<String>,
 }
 
 /// Flags of `paycheck list`.

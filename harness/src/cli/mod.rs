@@ -15,7 +15,17 @@ pub use exit::Exit;
 /// Runs the command line and returns its exit code.
 pub fn main() -> Exit {
     let cli = Cli::parse();
-    init_logging();
+    // The embedded servers are provoked on purpose by the checks; their warnings are noise
+    // there, and news when they serve on their own.
+    let serving = matches!(
+        cli.command,
+        Some(Command::ServeReference(_) | Command::Mocks(_))
+    );
+    init_logging(if serving {
+        "warn"
+    } else {
+        "warn,paycheck::reference=error"
+    });
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -42,10 +52,10 @@ pub fn main() -> Exit {
     })
 }
 
-/// Logs go to stderr; `RUST_LOG` sets the level (default: warnings).
-fn init_logging() {
+/// Logs go to stderr; `RUST_LOG` sets the level (default: `default`).
+fn init_logging(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

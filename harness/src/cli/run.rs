@@ -5,9 +5,10 @@ use super::args::{PropsArgs, RunArgs, SnapshotAction, SnapshotArgs};
 use super::console;
 use super::{Exit, listen_for_stop};
 use crate::catalogue::runner::CheckResult;
-use crate::catalogue::runner::{Selection, run_suite, select};
+use crate::catalogue::runner::{Selection, grade, run_suite, select};
 use crate::catalogue::{Check, Ctx, Status, catalogue, with_scenarios};
-use crate::mocks::{FacilitatorConfig, MockFacilitator};
+use crate::mocks::lightning::TEST_API_KEY;
+use crate::mocks::{FacilitatorConfig, LightningConfig, MockFacilitator, MockLightning};
 use crate::payer::keys::KEY_ENV_VAR;
 use crate::payer::{KeySource, Payer};
 use crate::props::{self, PropsConfig};
@@ -107,8 +108,14 @@ impl Plan<'_> {
                     "props on {suite}: up to {} cases per property, seed {}",
                     config.cases, config.seed
                 );
-                record(props::payload_property(&ctx, config).await);
-                record(props::replay_property(&ctx, config).await);
+                let strict = self.selection.strict;
+                for mut r in [
+                    props::payload_property(&ctx, config).await,
+                    props::replay_property(&ctx, config).await,
+                ] {
+                    r.status = grade(r.level, r.status, strict);
+                    record(r);
+                }
             }
         }
         Ok(())
@@ -297,28 +304,38 @@ async fn until_stopped<F: std::future::Future<Output = Result<(), String>>>(
     }
 }
 
-/// The embedded default: one reference server and mock facilitator per suite, side by side.
+/// The embedded default: one reference server and its mock per suite, side by side.
 async fn run_embedded(plan: &Plan<'_>, suites: &[Suite]) -> Result<bool, Exit> {
-    let work = futures::future::join_all(suites.iter().map(|d| async move {
+    let work = futures::future::join_all(suites.iter().map(|suite| async move {
         let price = match &plan.mode {
             Mode::Snapshot(_, price) => *price,
             _ => None,
         };
-        let Suite::X402(dialect) = *d else {
-            return Err(format!("{d} has no embedded server yet"));
-        };
-        let embedded = Embedded::start_with(dialect, |c| {
-            if let Some(p) = price {
-                c.premium_price = p;
+        let started = match *suite {
+            Suite::X402(dialect) => {
+                Embedded::start_with(dialect, |c| {
+                    if let Some(p) = price {
+                        c.premium_price = p;
+                    }
+                })
+                .await
             }
-        })
-        .await
-        .map_err(|e| format!("cannot start the embedded servers: {e}"))?;
-        let ctx = Arc::new(Ctx {
-            target: embedded.target(plan.args.timeout),
-            facilitator: Some(embedded.facilitator.clone()),
-            payer: plan.payer(),
-        });
+            Suite::L402(profile) => {
+                let props = matches!(plan.mode, Mode::Props(_));
+                Embedded::start_l402_with(profile, |c| {
+                    if let Some(p) = price {
+                        c.premium_price_sat = p;
+                    }
+                    // Property runs pay an invoice per case: far past any sane rate limit.
+                    if props {
+                        c.invoice_rate = None;
+                    }
+                })
+                .await
+            }
+        };
+        let embedded = started.map_err(|e| format!("cannot start the embedded servers: {e}"))?;
+        let ctx = Arc::new(embedded.ctx(plan.args.timeout, plan.payer()));
         let result = plan.run_on(ctx.clone(), "embedded").await;
         drop(ctx);
         embedded.stop().await;
@@ -333,84 +350,146 @@ async fn run_embedded(plan: &Plan<'_>, suites: &[Suite]) -> Result<bool, Exit> {
     .await
 }
 
-async fn start_facilitator(port: Option<u16>) -> Result<Arc<MockFacilitator>, Exit> {
-    let config = FacilitatorConfig {
-        bind: SocketAddr::from(([127, 0, 0, 1], port.unwrap_or(0))),
-        ..FacilitatorConfig::default()
-    };
-    MockFacilitator::start(config)
-        .await
-        .map(Arc::new)
-        .map_err(|e| {
+/// The mocks a spawned or wired server talks to.
+struct Mocks {
+    facilitator: Option<Arc<MockFacilitator>>,
+    lightning: Option<Arc<MockLightning>>,
+}
+
+impl Mocks {
+    /// Starts the mock facilitator and the mock Lightning backend, each when asked for,
+    /// on its port (or a free one).
+    async fn start(
+        facilitator: Option<Option<u16>>,
+        lightning: Option<Option<u16>>,
+    ) -> Result<Self, Exit> {
+        let bind = |port: Option<u16>| SocketAddr::from(([127, 0, 0, 1], port.unwrap_or(0)));
+        let cannot = |what: &str, port: Option<u16>, e: std::io::Error| {
             eprintln!(
-                "error: cannot start the mock facilitator on 127.0.0.1:{}: {e}",
+                "error: cannot start the mock {what} on 127.0.0.1:{}: {e}",
                 port.unwrap_or(0)
             );
             Exit::Unreachable
+        };
+        let facilitator = match facilitator {
+            Some(port) => Some(Arc::new(
+                MockFacilitator::start(FacilitatorConfig {
+                    bind: bind(port),
+                    ..FacilitatorConfig::default()
+                })
+                .await
+                .map_err(|e| cannot("facilitator", port, e))?,
+            )),
+            None => None,
+        };
+        let lightning = match lightning {
+            Some(port) => Some(Arc::new(
+                MockLightning::start(LightningConfig {
+                    bind: bind(port),
+                    ..LightningConfig::default()
+                })
+                .await
+                .map_err(|e| cannot("Lightning backend", port, e))?,
+            )),
+            None => None,
+        };
+        Ok(Self {
+            facilitator,
+            lightning,
         })
+    }
+
+    async fn stop(self) {
+        if let Some(f) = self.facilitator.and_then(|f| Arc::try_unwrap(f).ok()) {
+            f.stop().await;
+        }
+        if let Some(l) = self.lightning.and_then(|l| Arc::try_unwrap(l).ok()) {
+            l.stop().await;
+        }
+    }
+}
+
+impl Plan<'_> {
+    /// Runs every suite, one after another, against the server at `url`.
+    async fn run_suites(
+        &self,
+        suites: &[Suite],
+        url: &str,
+        mocks: &Mocks,
+        kind: &str,
+    ) -> Result<bool, Exit> {
+        until_stopped(&self.stop, async {
+            for suite in suites {
+                let ctx = Arc::new(Ctx {
+                    target: self.target(url, *suite),
+                    facilitator: mocks.facilitator.clone(),
+                    lightning: mocks.lightning.clone(),
+                    payer: self.payer(),
+                });
+                self.run_on(ctx.clone(), kind).await?;
+            }
+            Ok(())
+        })
+        .await
+    }
 }
 
 /// `--spawn CMD`: mocks first, then the server, then the suites one after another.
 async fn run_spawned(plan: &Plan<'_>, suites: &[Suite], command: &str) -> Result<bool, Exit> {
-    let facilitator = start_facilitator(plan.args.facilitator_port).await?;
-    let env = [("FACILITATOR_URL", facilitator.url())];
-    let log = plan.args.report_dir.join("server.log");
+    let args = plan.args;
+    let mocks = Mocks::start(Some(args.facilitator_port), Some(args.lightning_port)).await?;
+    let lightning = mocks.lightning.as_ref().expect("started above");
+    let env = [
+        (
+            "FACILITATOR_URL",
+            mocks.facilitator.as_ref().expect("started above").url(),
+        ),
+        ("LIGHTNING_URL", lightning.url()),
+        ("LIGHTNING_API_KEY", TEST_API_KEY.to_string()),
+    ];
+    let log = args.report_dir.join("server.log");
     eprintln!(
-        "starting: {command} (PORT and FACILITATOR_URL set; output in {})",
+        "starting: {command} (PORT, FACILITATOR_URL, LIGHTNING_URL and LIGHTNING_API_KEY set; output in {})",
         log.display()
     );
     let mut server = match Spawned::spawn(command, &env, &log) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
+            mocks.stop().await;
             return Err(Exit::Unreachable);
         }
     };
     let ready = tokio::select! {
-        r = server.wait_ready(plan.args.startup_timeout) => Some(r),
+        r = server.wait_ready(args.startup_timeout) => Some(r),
         _ = stopped(plan.stop.clone()) => None,
     };
-    match ready {
-        Some(Ok(())) => {}
+    let result = match ready {
+        Some(Ok(())) => {
+            let url = server.url();
+            plan.run_suites(suites, &url, &mocks, "spawned").await
+        }
         Some(Err(e)) => {
             eprintln!("error: {e}");
-            server.stop().await;
-            return Err(Exit::Unreachable);
+            Err(Exit::Unreachable)
         }
-        None => {
-            server.stop().await;
-            return Ok(true);
-        }
-    }
-    let url = server.url();
-    let result = until_stopped(&plan.stop, async {
-        for d in suites {
-            let ctx = Arc::new(Ctx {
-                target: plan.target(&url, *d),
-                facilitator: Some(facilitator.clone()),
-                payer: plan.payer(),
-            });
-            plan.run_on(ctx.clone(), "spawned").await?;
-        }
-        Ok(())
-    })
-    .await;
+        None => Ok(true),
+    };
     server.stop().await;
-    if let Ok(f) = Arc::try_unwrap(facilitator) {
-        f.stop().await;
-    }
+    mocks.stop().await;
     result
 }
 
 /// `--target URL`: a server paycheck does not control.
 async fn run_url(plan: &Plan<'_>, suites: &[Suite], url: &str) -> Result<bool, Exit> {
+    let args = plan.args;
     let parsed = reqwest::Url::parse(url).expect("checked");
     let addr = parsed
         .socket_addrs(|| Some(80))
         .ok()
         .and_then(|a| a.into_iter().next());
     let reachable = match addr {
-        Some(addr) => tokio::time::timeout(plan.args.timeout, tokio::net::TcpStream::connect(addr))
+        Some(addr) => tokio::time::timeout(args.timeout, tokio::net::TcpStream::connect(addr))
             .await
             .is_ok_and(|r| r.is_ok()),
         None => false,
@@ -419,26 +498,13 @@ async fn run_url(plan: &Plan<'_>, suites: &[Suite], url: &str) -> Result<bool, E
         eprintln!("error: cannot reach {url}: is the server running?");
         return Err(Exit::Unreachable);
     }
-    let facilitator = if plan.args.facilitator_wired {
-        Some(start_facilitator(plan.args.facilitator_port).await?)
-    } else {
-        None
-    };
-    let result = until_stopped(&plan.stop, async {
-        for d in suites {
-            let ctx = Arc::new(Ctx {
-                target: plan.target(url, *d),
-                facilitator: facilitator.clone(),
-                payer: plan.payer(),
-            });
-            plan.run_on(ctx.clone(), "url").await?;
-        }
-        Ok(())
-    })
-    .await;
-    if let Some(f) = facilitator.and_then(|f| Arc::try_unwrap(f).ok()) {
-        f.stop().await;
-    }
+    let mocks = Mocks::start(
+        args.facilitator_wired.then_some(args.facilitator_port),
+        args.lightning_wired.then_some(args.lightning_port),
+    )
+    .await?;
+    let result = plan.run_suites(suites, url, &mocks, "url").await;
+    mocks.stop().await;
     result
 }
 

@@ -1,10 +1,12 @@
 //! Makes payments: EIP-3009 authorizations signed with alloy for any `exact` EVM offer, in
-//! the x402 v1, v2 and t402 shapes, and each kind of wrong payment on request.
+//! the x402 v1, v2 and t402 shapes, and each kind of wrong payment on request; and L402
+//! invoices paid through the mock Lightning backend ([`lightning`]).
 //!
 //! Signing is guarded by [`keys::KeyPolicy`]: test keys only sign for known test networks;
 //! a mainnet network needs `--allow-mainnet` and a key from the environment.
 
 pub mod keys;
+pub mod lightning;
 pub mod offer;
 pub mod wrong;
 

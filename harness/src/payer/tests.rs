@@ -188,3 +188,51 @@ fn a_key_never_appears_in_debug_output_or_errors() {
     assert!(!err.to_string().contains(&secret[2..20]));
     assert!(err.to_string().contains(var));
 }
+
+#[test]
+fn mainnet_and_foreign_invoices_are_not_paid() {
+    use crate::protocol::l402::L402Challenge;
+    use crate::protocol::l402::invoice::{InvoiceRequest, LnNetwork, sign_invoice};
+    let key = bitcoin::secp256k1::SecretKey::from_slice(&[0x42; 32]).unwrap();
+    let invoice = |network| {
+        sign_invoice(
+            &key,
+            &InvoiceRequest {
+                network,
+                amount_msat: 1000,
+                payment_hash: [1; 32],
+                payment_secret: [2; 32],
+                description: "x".into(),
+                timestamp: std::time::Duration::from_secs(unix_now()),
+                expiry: std::time::Duration::from_secs(60),
+            },
+        )
+    };
+    let challenge = |invoice: String| L402Challenge {
+        scheme: "L402".into(),
+        version: None,
+        token: "AgE=".into(),
+        token_param: "macaroon",
+        invoice,
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let ln = rt
+        .block_on(crate::mocks::MockLightning::start_default())
+        .unwrap();
+    let payer = Payer::test(0);
+    let mainnet = payer.pay_l402(&ln, &challenge(invoice(LnNetwork::Bitcoin)));
+    assert!(
+        matches!(mainnet, Err(PayError::MainnetRefused(_))),
+        "{mainnet:?}"
+    );
+    // A regtest invoice the mock did not issue: the mock refuses to pay it.
+    let foreign = payer.pay_l402(&ln, &challenge(invoice(LnNetwork::Regtest)));
+    assert!(
+        foreign
+            .unwrap_err()
+            .to_string()
+            .contains("only invoices it issued"),
+        "the mock pays nothing it did not issue"
+    );
+    rt.block_on(ln.stop());
+}

@@ -30,10 +30,12 @@ pub enum Suite {
 
 impl Suite {
     /// Every suite, in the order a bare `paycheck run` runs them.
-    pub const ALL: [Suite; 3] = [
+    pub const ALL: [Suite; 5] = [
         Suite::X402(Dialect::X402V2),
         Suite::X402(Dialect::X402V1),
         Suite::X402(Dialect::T402),
+        Suite::L402(L402Profile::Spec),
+        Suite::L402(L402Profile::SingleUse),
     ];
 
     /// The id used in check ids, file names and flags.
@@ -101,8 +103,11 @@ mod tests {
         for s in Suite::ALL {
             assert_eq!(s.id().parse::<Suite>().unwrap(), s);
         }
-        let err = "x402".parse::<Suite>().unwrap_err();
-        assert!(err.contains("x402-v2"), "{err}");
+        let err = "l402x".parse::<Suite>().unwrap_err();
+        assert!(
+            err.contains("l402-single-use") && err.contains("x402-v2"),
+            "{err}"
+        );
         assert_eq!(Suite::from(Dialect::T402).dialect(), Some(Dialect::T402));
         assert_eq!(
             Suite::L402(L402Profile::Spec).payment_header(),

@@ -1,12 +1,14 @@
 //! The embedded reference servers: correct x402 v2, x402 v1 and t402 resource servers that
-//! call a facilitator over HTTP the way real servers do.
+//! call a facilitator over HTTP the way real servers do, and a correct L402 server
+//! ([`l402`]) that calls a Lightning backend.
 //!
-//! Routes: a free `GET /health`, a paid `GET /premium`, and a dearer paid `POST /compute`
-//! whose handler fails on `{"fail":true}`. Each paid request is verified before the handler
-//! runs and settled only after it succeeded; a `HEAD` is never charged.
+//! x402 routes: a free `GET /health`, a paid `GET /premium`, and a dearer paid
+//! `POST /compute` whose handler fails on `{"fail":true}`. Each paid request is verified
+//! before the handler runs and settled only after it succeeded; a `HEAD` is never charged.
 
 mod facilitator_client;
 pub mod faults;
+pub mod l402;
 mod offers;
 mod paywall;
 mod routes;

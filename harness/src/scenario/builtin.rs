@@ -22,4 +22,20 @@ pub(super) const FILES: &[(&str, &str)] = &[
         "scenarios/x402-v1/hygiene-cors-preflight.toml",
         include_str!("../../../scenarios/x402-v1/hygiene-cors-preflight.toml"),
     ),
+    (
+        "scenarios/l402/replay-reusable.toml",
+        include_str!("../../../scenarios/l402/replay-reusable.toml"),
+    ),
+    (
+        "scenarios/l402/replay-sequential.toml",
+        include_str!("../../../scenarios/l402/replay-sequential.toml"),
+    ),
+    (
+        "scenarios/l402/hygiene-free-route.toml",
+        include_str!("../../../scenarios/l402/hygiene-free-route.toml"),
+    ),
+    (
+        "scenarios/l402/hygiene-cors-expose.toml",
+        include_str!("../../../scenarios/l402/hygiene-cors-expose.toml"),
+    ),
 ];

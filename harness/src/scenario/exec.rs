@@ -99,8 +99,7 @@ fn payment(
         .wrong
         .as_ref()
         .map(|w| WrongPayment::from_str(w.get_ref()).expect("validated"));
-    ctx.target
-        .pay(&ctx.payer, challenge, wrong.as_ref())
+    ctx.pay(challenge, wrong.as_ref())
         .map(Some)
         .map_err(|e| Outcome::not_exercised(format!("paycheck cannot pay this offer: {e}")))
 }

@@ -93,8 +93,9 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
             "free-route" => Need::FreeRoute,
             "failing-route" => Need::FailingRoute,
             "two-prices" => Need::TwoPrices,
+            "lightning" => Need::Lightning,
             other => {
-                return Err(err(needs_span.clone(), format!("need '{other}': expected facilitator, free-route, failing-route or two-prices")));
+                return Err(err(needs_span.clone(), format!("need '{other}': expected facilitator, lightning, free-route, failing-route or two-prices")));
             }
         });
     }
@@ -130,6 +131,9 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
         (None, false) => {}
     }
     validate_steps(&spec, &err)?;
+    if suites.iter().any(|s| s.l402_profile().is_some()) {
+        validate_l402_steps(&spec, &err)?;
+    }
     Ok(Scenario {
         file: file.to_string(),
         spec,
@@ -243,6 +247,40 @@ fn validate_steps(
                 format!("a step named '{}' comes earlier", step.name.get_ref()),
             ));
         }
+    }
+    Ok(())
+}
+
+/// Refuses what only x402 has in a scenario that lists an L402 suite.
+fn validate_l402_steps(
+    spec: &ScenarioFile,
+    err: &dyn Fn(Range<usize>, String) -> ScenarioError,
+) -> Result<(), ScenarioError> {
+    for step in &spec.steps {
+        let x402_only = if step.request.pay.as_ref().is_some_and(|p| p.wrong.is_some()) {
+            Some("pay.wrong (wrong payments are x402 payments)")
+        } else if step.expect.payment_response.is_some() {
+            Some("expect.payment_response (L402 has no settlement header)")
+        } else if step.expect.facilitator.is_some() {
+            Some("expect.facilitator (L402 servers use no facilitator)")
+        } else {
+            None
+        };
+        if let Some(what) = x402_only {
+            return Err(err(
+                step.name.span(),
+                format!(
+                    "step '{}' uses {what}, but the scenario lists an L402 suite",
+                    step.name.get_ref()
+                ),
+            ));
+        }
+    }
+    if spec.props.is_some() {
+        return Err(err(
+            spec.suites.span(),
+            "[props] scenarios are x402 properties; list only x402 suites".into(),
+        ));
     }
     Ok(())
 }

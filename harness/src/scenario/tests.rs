@@ -134,3 +134,23 @@ fn every_built_in_scenario_matches_the_published_schema() {
     let bad: toml::Value = toml::from_str(&GOOD.replace("\"MUST\"", "\"MAYBE\"")).unwrap();
     assert!(!validator.is_valid(&serde_json::to_value(bad).unwrap()));
 }
+
+#[test]
+fn x402_only_steps_are_refused_in_l402_scenarios() {
+    let l402 = GOOD.replace(r#"suites = ["x402-v2"]"#, r#"suites = ["x402-v2", "l402"]"#);
+    let e = error_of(&l402).to_string();
+    assert!(
+        e.contains("pay.wrong") && e.contains("L402 suite") && e.contains("s.toml:"),
+        "{e}"
+    );
+    let reusable = l402.replace(", wrong = \"underpaid\"", "");
+    let s = parse("s.toml", &reusable).unwrap();
+    assert_eq!(
+        s.check(crate::protocol::Suite::L402(
+            crate::protocol::L402Profile::Spec
+        ))
+        .unwrap()
+        .id,
+        "l402/replay/again"
+    );
+}

@@ -1,15 +1,18 @@
 //! Regression snapshots of a server's 402 answers: for every paid route, the unpaid 402,
-//! each kind of refused payment (malformed header, bad signature, underpayment, replay)
-//! and the paid answer, normalised and stored as insta snapshot files. `record` stores
-//! them; `check` compares and shows a diff per changed snapshot. Results go into the same
-//! reports and exit codes as `run`.
+//! each kind of refused payment (x402: malformed header, bad signature, underpayment,
+//! replay; L402: malformed credential, wrong preimage, replay) and the paid answer,
+//! normalised and stored as insta snapshot files; for L402 with the challenge's invoice
+//! and token decoded. `record` stores them; `check` compares and shows a diff per changed
+//! snapshot. Results go into the same reports and exit codes as `run`.
 
+mod l402;
 pub mod normalize;
 pub mod store;
 
 use crate::catalogue::runner::CheckResult;
 use crate::catalogue::{Ctx, Level, Status};
 use crate::payer::WrongPayment;
+use crate::protocol::Suite;
 use crate::protocol::codec::decode_base64;
 use crate::target::{Exchange, RouteSpec};
 use serde_json::{Value, json};
@@ -40,7 +43,7 @@ pub struct SnapshotConfig {
 }
 
 /// A route's name in snapshot file names: `get-premium`.
-fn slug(route: &RouteSpec) -> String {
+pub(crate) fn slug(route: &RouteSpec) -> String {
     let path: String = route
         .path
         .trim_matches('/')
@@ -61,11 +64,16 @@ fn slug(route: &RouteSpec) -> String {
 }
 
 /// One answer as a normalised document.
-fn document(ctx: &Ctx, ex: &Exchange, config: &SnapshotConfig) -> String {
+pub(crate) fn document(ctx: &Ctx, ex: &Exchange, config: &SnapshotConfig) -> String {
     let mut headers = serde_json::Map::new();
     for name in normalize::KEPT_HEADERS {
-        if let Some(v) = ex.header(name) {
-            headers.insert((*name).to_string(), json!(v));
+        let values = ex.headers_all(name);
+        if !values.is_empty() {
+            let values: Vec<String> = values
+                .into_iter()
+                .map(normalize::redact_challenge_params)
+                .collect();
+            headers.insert((*name).to_string(), json!(values.join(", ")));
         }
     }
     let decoded = |name: &str| {
@@ -78,13 +86,22 @@ fn document(ctx: &Ctx, ex: &Exchange, config: &SnapshotConfig) -> String {
         "headers": headers,
         "body": serde_json::from_str::<Value>(&ex.body).unwrap_or_else(|_| json!(ex.body)),
     });
-    if let Some(name) = ctx.target.dialect().required_header()
-        && let Some(v) = decoded(name)
-    {
-        doc["payment-required"] = v;
-    }
-    if let Some(v) = decoded(ctx.target.dialect().response_header()) {
-        doc["payment-response"] = v;
+    match ctx.target.suite {
+        Suite::X402(dialect) => {
+            if let Some(name) = dialect.required_header()
+                && let Some(v) = decoded(name)
+            {
+                doc["payment-required"] = v;
+            }
+            if let Some(v) = decoded(dialect.response_header()) {
+                doc["payment-response"] = v;
+            }
+        }
+        Suite::L402(_) => {
+            if let Some(v) = l402::decoded_challenges(ex) {
+                doc["l402-challenges"] = v;
+            }
+        }
     }
     if let Some(e) = &ex.error {
         doc["error"] = json!(e);
@@ -97,7 +114,10 @@ fn document(ctx: &Ctx, ex: &Exchange, config: &SnapshotConfig) -> String {
 
 /// Captures every snapshot of one suite: (name, content).
 pub async fn capture(ctx: &Ctx, config: &SnapshotConfig) -> Vec<(String, String)> {
-    let suite = ctx.target.dialect().id();
+    if ctx.target.suite.l402_profile().is_some() {
+        return l402::capture(ctx, config).await;
+    }
+    let suite = ctx.target.suite.id();
     let mut out = Vec::new();
     for route in &ctx.target.paid {
         let base = format!("{suite}__{}", slug(route));
@@ -170,7 +190,7 @@ fn write(path: &std::path::Path, text: &str) -> Result<(), String> {
 /// Captures one suite and records or checks its snapshots.
 pub async fn run(ctx: &Ctx, config: &SnapshotConfig) -> Vec<CheckResult> {
     let started = Instant::now();
-    let suite = ctx.target.dialect().id();
+    let suite = ctx.target.suite.id();
     let captured = capture(ctx, config).await;
     let mut results = Vec::new();
     for (name, content) in &captured {

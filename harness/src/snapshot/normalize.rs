@@ -58,6 +58,26 @@ pub fn redact(value: &mut Value, origin: &str) {
     }
 }
 
+/// Redacts the token and invoice of L402 challenges in a `WWW-Authenticate` value
+/// (`macaroon="…"`, `token="…"`, `invoice="…"`): they change with every challenge. Their
+/// decoded, stable parts are kept beside the headers.
+pub fn redact_challenge_params(value: &str) -> String {
+    let mut out = value.to_string();
+    for param in ["macaroon", "token", "invoice"] {
+        let key = format!("{param}=\"");
+        let mut from = 0;
+        while let Some(i) = out[from..].to_ascii_lowercase().find(&key) {
+            let start = from + i + key.len();
+            let Some(len) = out[start..].find('"') else {
+                break;
+            };
+            out.replace_range(start..start + len, "[redacted]");
+            from = start + "[redacted]".len();
+        }
+    }
+    out
+}
+
 /// Redacts the value at each JSON pointer given with `--redact`.
 pub fn redact_pointers(value: &mut Value, pointers: &[String]) {
     for p in pointers {
@@ -71,6 +91,22 @@ pub fn redact_pointers(value: &mut Value, pointers: &[String]) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn challenge_tokens_and_invoices_are_redacted() {
+        assert_eq!(
+            redact_challenge_params(r#"L402 macaroon="AgE=", invoice="lnbcrt1x""#),
+            r#"L402 macaroon="[redacted]", invoice="[redacted]""#
+        );
+        assert_eq!(
+            redact_challenge_params(r#"L402 version="0", token="x""#),
+            r#"L402 version="0", token="[redacted]""#
+        );
+        assert_eq!(
+            redact_challenge_params("Basic realm=\"a\""),
+            "Basic realm=\"a\""
+        );
+    }
 
     #[test]
     fn keys_sort_and_volatile_values_go() {

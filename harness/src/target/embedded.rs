@@ -1,32 +1,46 @@
-//! The embedded default target: a mock facilitator with a reference server in front of it.
+//! The embedded default target of each suite: a reference server with the mock it pays
+//! through in front of it: the mock facilitator for x402 v2, v1 and t402, the mock
+//! Lightning backend for L402.
 
 use super::Target;
-use crate::mocks::MockFacilitator;
-use crate::protocol::Dialect;
+use crate::catalogue::Ctx;
+use crate::mocks::{MockFacilitator, MockLightning};
+use crate::payer::Payer;
+use crate::protocol::{Dialect, L402Profile, Suite};
+use crate::reference::l402::{L402Config, L402Fault, L402Server};
 use crate::reference::{ReferenceConfig, ReferenceFault, ReferenceServer};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How long the embedded servers wait for a hanging facilitator: short, so the
-/// resilience checks take a second, not a minute.
+/// How long the embedded servers wait for a hanging facilitator or Lightning backend:
+/// short, so the resilience checks take a second, not a minute.
 pub const EMBEDDED_FACILITATOR_TIMEOUT: Duration = Duration::from_millis(750);
 
-/// A running embedded reference server and its mock facilitator.
+/// The reference server of an embedded stack.
+#[derive(Debug)]
+enum Server {
+    X402(ReferenceServer),
+    L402(L402Server),
+}
+
+/// A running embedded reference server and its mock.
 #[derive(Debug)]
 pub struct Embedded {
-    /// The mock facilitator.
-    pub facilitator: Arc<MockFacilitator>,
-    /// The reference server.
-    pub server: ReferenceServer,
+    /// The mock facilitator (x402 suites).
+    pub facilitator: Option<Arc<MockFacilitator>>,
+    /// The mock Lightning backend (L402 suites).
+    pub lightning: Option<Arc<MockLightning>>,
+    server: Server,
+    suite: Suite,
 }
 
 impl Embedded {
-    /// Starts the embedded stack for `dialect`, correct or with one `fault`.
+    /// Starts the embedded x402 stack for `dialect`, correct or with one `fault`.
     pub async fn start(dialect: Dialect, fault: Option<ReferenceFault>) -> std::io::Result<Self> {
         Self::start_with(dialect, |c| c.fault = fault).await
     }
 
-    /// Starts the embedded stack with its reference server's configuration adjusted.
+    /// Starts the embedded x402 stack with its reference server's configuration adjusted.
     pub async fn start_with(
         dialect: Dialect,
         adjust: impl FnOnce(&mut ReferenceConfig),
@@ -37,33 +51,100 @@ impl Embedded {
         adjust(&mut config);
         let server = ReferenceServer::start(config).await?;
         Ok(Self {
-            facilitator,
-            server,
+            facilitator: Some(facilitator),
+            lightning: None,
+            server: Server::X402(server),
+            suite: Suite::X402(dialect),
         })
     }
 
+    /// Starts the embedded L402 stack for `profile`, correct or with one `fault`.
+    pub async fn start_l402(
+        profile: L402Profile,
+        fault: Option<L402Fault>,
+    ) -> std::io::Result<Self> {
+        Self::start_l402_with(profile, |c| c.fault = fault).await
+    }
+
+    /// Starts the embedded L402 stack with its reference server's configuration adjusted.
+    pub async fn start_l402_with(
+        profile: L402Profile,
+        adjust: impl FnOnce(&mut L402Config),
+    ) -> std::io::Result<Self> {
+        let lightning = Arc::new(MockLightning::start_default().await?);
+        let mut config = L402Config::new(profile, lightning.url());
+        config.lightning_timeout = EMBEDDED_FACILITATOR_TIMEOUT;
+        adjust(&mut config);
+        let server = L402Server::start(config).await?;
+        Ok(Self {
+            facilitator: None,
+            lightning: Some(lightning),
+            server: Server::L402(server),
+            suite: Suite::L402(profile),
+        })
+    }
+
+    /// Starts the correct embedded stack of any suite.
+    pub async fn start_suite(suite: Suite) -> std::io::Result<Self> {
+        match suite {
+            Suite::X402(d) => Self::start(d, None).await,
+            Suite::L402(p) => Self::start_l402(p, None).await,
+        }
+    }
+
+    /// The suite it serves.
+    pub fn suite(&self) -> Suite {
+        self.suite
+    }
+
+    /// The reference server's base URL.
+    pub fn url(&self) -> String {
+        match &self.server {
+            Server::X402(s) => s.url(),
+            Server::L402(s) => s.url(),
+        }
+    }
+
     /// The target with the reference server's routes named: two paid routes at different
-    /// prices, a free route and a failing paid request.
+    /// prices, a free route, and (x402) a failing paid request.
     pub fn target(&self, timeout: Duration) -> Target {
-        let mut target = Target::new(&self.server.url(), self.server.dialect(), timeout);
+        let mut target = Target::new(&self.url(), self.suite, timeout);
         target.paid = vec![
             "GET /premium".parse().expect("valid route"),
             "POST /compute {}".parse().expect("valid route"),
         ];
         target.free = Some("GET /health".parse().expect("valid route"));
-        target.failing = Some(
-            "POST /compute {\"fail\":true}"
-                .parse()
-                .expect("valid route"),
-        );
+        if matches!(self.suite, Suite::X402(_)) {
+            target.failing = Some(
+                "POST /compute {\"fail\":true}"
+                    .parse()
+                    .expect("valid route"),
+            );
+        }
         target
     }
 
-    /// Stops both servers.
+    /// What checks need to run against this stack.
+    pub fn ctx(&self, timeout: Duration, payer: Payer) -> Ctx {
+        Ctx {
+            target: self.target(timeout),
+            facilitator: self.facilitator.clone(),
+            lightning: self.lightning.clone(),
+            payer,
+        }
+    }
+
+    /// Stops the server and its mock.
     pub async fn stop(self) {
-        self.server.stop().await;
-        if let Ok(f) = Arc::try_unwrap(self.facilitator) {
+        match self.server {
+            Server::X402(s) => s.stop().await,
+            Server::L402(s) => s.stop().await,
+        }
+        if let Some(f) = self.facilitator.and_then(|f| Arc::try_unwrap(f).ok()) {
             f.stop().await;
+        }
+        if let Some(l) = self.lightning.and_then(|l| Arc::try_unwrap(l).ok()) {
+            l.stop().await;
         }
     }
 }

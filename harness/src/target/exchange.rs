@@ -44,6 +44,16 @@ impl Exchange {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Every value of a response header, in order (for headers sent more than once, such
+    /// as `WWW-Authenticate`).
+    pub fn headers_all(&self, name: &str) -> Vec<&str> {
+        self.response_headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
     /// True for a 2xx status.
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)

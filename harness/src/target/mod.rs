@@ -10,6 +10,7 @@ pub use exchange::Exchange;
 pub use routes::RouteSpec;
 
 use crate::payer::{PayError, Payer, WrongPayment};
+use crate::protocol::l402::{Challenges, read_challenges};
 use crate::protocol::v1::PaymentRequiredV1;
 use crate::protocol::v2::PaymentRequired;
 use crate::protocol::{
@@ -41,22 +42,32 @@ pub enum Challenge {
     V2(PaymentRequired),
     /// v1: the decoded body.
     V1(PaymentRequiredV1),
+    /// L402: the `WWW-Authenticate` challenges.
+    L402(Challenges),
 }
 
 impl Challenge {
-    /// The `error` field.
+    /// The `error` field (x402 only).
     pub fn error(&self) -> Option<&str> {
         match self {
             Challenge::V2(r) => r.error.as_deref(),
             Challenge::V1(r) => r.error.as_deref(),
+            Challenge::L402(_) => None,
         }
     }
 
-    /// The first offer's amount as a number, for comparing route prices.
+    /// The first offer's amount as a number, for comparing route prices (for L402, the
+    /// invoice's millisatoshis).
     pub fn first_amount(&self) -> Option<u128> {
         match self {
             Challenge::V2(r) => r.accepts.first()?.amount.parse().ok(),
             Challenge::V1(r) => r.accepts.first()?.max_amount_required.parse().ok(),
+            Challenge::L402(c) => {
+                crate::protocol::l402::decode_invoice(&c.preferred().invoice, Mode::Lenient)
+                    .ok()?
+                    .amount_msat
+                    .map(u128::from)
+            }
         }
     }
 }
@@ -66,7 +77,7 @@ impl Challenge {
 pub struct PaymentHeader {
     /// The header value.
     pub value: String,
-    /// The authorization nonce (`0x…`, lower case).
+    /// The authorization nonce (`0x…`, lower case); for L402, the payment hash in hex.
     pub nonce: String,
 }
 
@@ -143,8 +154,17 @@ impl Target {
         .await
     }
 
-    /// Reads the challenge in an exchange strictly, naming every deviation.
+    /// Reads the challenge in an exchange; `Strict` names every deviation as an error.
     pub fn read_challenge(&self, ex: &Exchange, mode: Mode) -> Result<Challenge, ChallengeError> {
+        if self.suite.l402_profile().is_some() {
+            let read = read_challenges(&ex.headers_all("www-authenticate"))
+                .map_err(|e| ChallengeError::L402(e.to_string()))?;
+            if mode == Mode::Strict && !read.deviations.is_empty() {
+                let all: Vec<String> = read.deviations.iter().map(ToString::to_string).collect();
+                return Err(ChallengeError::L402(all.join("; ")));
+            }
+            return Ok(Challenge::L402(read));
+        }
         let dialect = self.dialect();
         match dialect.required_header() {
             Some(name) => {
@@ -196,6 +216,11 @@ impl Target {
                 let p = payer.pay_v1(offer, wrong)?;
                 (encode_header(self.dialect(), &p), p.payload)
             }
+            Challenge::L402(_) => {
+                return Err(PayError::Unpayable(
+                    "an L402 invoice is paid through the mock Lightning backend (Ctx::pay)".into(),
+                ));
+            }
         };
         let nonce = payload["authorization"]["nonce"]
             .as_str()
@@ -214,4 +239,7 @@ pub enum ChallengeError {
     /// It does not decode.
     #[error("{0}")]
     Decode(DecodeError),
+    /// No readable L402 challenge.
+    #[error("{0}")]
+    L402(String),
 }

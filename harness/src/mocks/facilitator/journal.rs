@@ -29,6 +29,13 @@ impl Endpoint {
     }
 }
 
+impl crate::mocks::faults::MockEndpoint for Endpoint {
+    const ALL: &'static [Self] = &[Endpoint::Verify, Endpoint::Settle, Endpoint::Supported];
+    fn name(self) -> &'static str {
+        Endpoint::name(self)
+    }
+}
+
 /// What the facilitator concluded for one call.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]

@@ -1,7 +1,7 @@
 //! HTTP handlers of the mock facilitator.
 
 use super::FacilitatorState;
-use super::faults::{Fault, FaultRule};
+use super::faults::Fault;
 use super::journal::{Endpoint, JournalEntry, Verdict};
 use super::verify::{Refused, ledger_refusal, read_payment, verify};
 use crate::payer::unix_now;
@@ -20,12 +20,8 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 type Shared = State<Arc<FacilitatorState>>;
-
-/// The longest a `hang` fault holds a request when the facilitator is not stopped.
-const HANG_LIMIT: Duration = Duration::from_secs(300);
 
 pub(super) fn router(state: Arc<FacilitatorState>) -> Router {
     Router::new()
@@ -188,69 +184,13 @@ async fn apply_fault(
     e: &mut JournalEntry,
     correct: &Value,
 ) -> Option<Response> {
-    let name = fault.name();
-    let answer = |e: &mut JournalEntry, status: StatusCode, resp: Response| {
-        e.status = status.as_u16();
-        e.verdict = Verdict::Fault {
-            fault: name.clone(),
-        };
-        state.journal.record(e.clone());
-        Some(resp)
+    let (status, response) = crate::mocks::faults::act(fault, correct, state.stop.clone()).await?;
+    e.status = status.as_u16();
+    e.verdict = Verdict::Fault {
+        fault: fault.name(),
     };
-    match fault {
-        Fault::Latency(d) => {
-            tokio::time::sleep(*d).await;
-            None
-        }
-        Fault::Hang => {
-            tokio::select! {
-                _ = tokio::time::sleep(HANG_LIMIT) => {}
-                _ = crate::serve::stopped(state.stop.clone()) => {}
-            }
-            let status = StatusCode::GATEWAY_TIMEOUT;
-            answer(e, status, json_response(status, &json!({"error": "hung"})))
-        }
-        Fault::Status(code) => {
-            let status = StatusCode::from_u16(*code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            answer(
-                e,
-                status,
-                json_response(status, &json!({"error": format!("injected status {code}")})),
-            )
-        }
-        Fault::Html502 => {
-            let html = "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>";
-            let resp = (
-                StatusCode::BAD_GATEWAY,
-                [(header::CONTENT_TYPE, "text/html")],
-                html,
-            )
-                .into_response();
-            answer(e, StatusCode::BAD_GATEWAY, resp)
-        }
-        Fault::NonJson => {
-            let resp = (
-                StatusCode::OK,
-                [(header::CONTENT_TYPE, "application/json")],
-                "this is not JSON",
-            )
-                .into_response();
-            answer(e, StatusCode::OK, resp)
-        }
-        Fault::Truncated => {
-            let full = correct.to_string();
-            let cut = full[..full.len() / 2].to_string();
-            let resp = (
-                StatusCode::OK,
-                [(header::CONTENT_TYPE, "application/json")],
-                cut,
-            )
-                .into_response();
-            answer(e, StatusCode::OK, resp)
-        }
-        // Settlement outcomes: only meaningful on /settle, handled there.
-        Fault::SettleFailure | Fault::Pending => None,
-    }
+    state.journal.record(e.clone());
+    Some(response)
 }
 
 fn verify_response(result: &Result<super::verify::Approved, Refused>) -> VerifyResponse {
@@ -416,15 +356,8 @@ async fn put_faults(State(state): Shared, body: Bytes) -> Response {
             );
         }
     };
-    match texts
-        .iter()
-        .map(|t| t.parse::<FaultRule>())
-        .collect::<Result<Vec<_>, _>>()
-    {
-        Ok(rules) => {
-            state.faults.set(rules);
-            json_response(StatusCode::OK, &json!(texts))
-        }
+    match state.faults.set_texts(&texts) {
+        Ok(()) => json_response(StatusCode::OK, &json!(texts)),
         Err(e) => json_response(StatusCode::BAD_REQUEST, &json!({"error": e})),
     }
 }

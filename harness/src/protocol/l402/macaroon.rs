@@ -123,6 +123,24 @@ impl Macaroon {
             == 0
     }
 
+    /// When this macaroon is `original` with first-party caveats appended, each extending
+    /// the chain from `original`'s signature (what any holder can do, without the root
+    /// key), the appended caveats; `None` when it is anything else. The location is not
+    /// covered by the signature and may differ.
+    pub fn attenuation_of(&self, original: &Macaroon) -> Option<Vec<Caveat>> {
+        if self.identifier != original.identifier || !self.caveats.starts_with(&original.caveats) {
+            return None;
+        }
+        let added = &self.caveats[original.caveats.len()..];
+        if added.iter().any(|c| c.verification_id.is_some()) {
+            return None;
+        }
+        let sig = added
+            .iter()
+            .fold(original.signature, |sig, c| hmac(&sig, &c.id));
+        (sig == self.signature).then(|| added.to_vec())
+    }
+
     /// The first-party conditions as `(key, value)`, in order.
     pub fn conditions(&self) -> Vec<(String, String)> {
         self.caveats.iter().filter_map(Caveat::condition).collect()
@@ -382,6 +400,24 @@ mod tests {
         let mut flipped = m.clone();
         flipped.signature[0] ^= 1;
         assert!(!flipped.verify_signature(&key));
+    }
+
+    #[test]
+    fn attenuations_are_recognised_and_forgeries_are_not() {
+        let mut m = Macaroon::mint(&[7; 32], vec![1, 2, 3], "lsat");
+        m.add_first_party_caveat("services=premium:0");
+        assert_eq!(m.attenuation_of(&m), Some(vec![]));
+        let mut narrowed = m.clone();
+        narrowed.location = "elsewhere".into();
+        narrowed.add_first_party_caveat("premium_valid_until=1");
+        let added = narrowed.attenuation_of(&m).unwrap();
+        assert_eq!(added[0].text(), "premium_valid_until=1");
+        let mut forged = narrowed.clone();
+        forged.caveats[1].id = b"premium_valid_until=9".to_vec();
+        assert_eq!(forged.attenuation_of(&m), None);
+        let mut dropped = m.clone();
+        dropped.caveats.clear();
+        assert_eq!(dropped.attenuation_of(&m), None);
     }
 
     #[test]

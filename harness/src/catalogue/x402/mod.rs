@@ -1,4 +1,4 @@
-//! The check bodies, one file per section, and the helpers they share.
+//! The x402 checks (v2, v1 and t402), one file per section, and the helpers they share.
 
 mod binding;
 mod hygiene;
@@ -8,13 +8,13 @@ mod replay;
 mod resilience;
 mod signal;
 
-use super::{Check, CheckFuture, Ctx, Level, Need, Outcome, leak_in};
+use super::spec::{Spec, add, body};
+use super::{Check, Ctx, Outcome, leak_in};
 use crate::mocks::MockFacilitator;
 use crate::mocks::facilitator::faults::FaultRule;
 use crate::payer::WrongPayment;
 use crate::protocol::Dialect;
 use crate::target::{Challenge, Exchange, PaymentHeader, RouteSpec};
-use std::sync::Arc;
 
 /// Every check of one suite, in catalogue order.
 pub(super) fn all(dialect: Dialect) -> Vec<Check> {
@@ -27,41 +27,6 @@ pub(super) fn all(dialect: Dialect) -> Vec<Check> {
     resilience::register(dialect, &mut out);
     hygiene::register(dialect, &mut out);
     out
-}
-
-/// The static description of a check.
-struct Spec {
-    section: &'static str,
-    name: String,
-    title: String,
-    level: Level,
-    requirement: &'static str,
-    source: &'static str,
-    needs: &'static [Need],
-}
-
-/// Pins the higher-ranked signature of a check closure.
-fn body<F>(f: F) -> F
-where
-    F: for<'a> Fn(&'a Ctx) -> CheckFuture<'a> + Send + Sync + 'static,
-{
-    f
-}
-
-fn add<F>(out: &mut Vec<Check>, dialect: Dialect, spec: Spec, run: F)
-where
-    F: for<'a> Fn(&'a Ctx) -> CheckFuture<'a> + Send + Sync + 'static,
-{
-    out.push(Check {
-        id: format!("{}/{}/{}", dialect.id(), spec.section, spec.name),
-        section: spec.section.to_string(),
-        title: spec.title,
-        level: spec.level,
-        requirement: spec.requirement.to_string(),
-        source: spec.source.to_string(),
-        needs: spec.needs.to_vec(),
-        run: Arc::new(run),
-    });
 }
 
 /// The source citation of a dialect's HTTP transport.
@@ -100,8 +65,7 @@ fn pay(
     challenge: &Challenge,
     wrong: Option<&WrongPayment>,
 ) -> Result<PaymentHeader, Outcome> {
-    ctx.target
-        .pay(&ctx.payer, challenge, wrong)
+    ctx.pay(challenge, wrong)
         .map_err(|e| Outcome::not_exercised(format!("paycheck cannot pay this offer: {e}")))
 }
 

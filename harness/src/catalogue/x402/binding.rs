@@ -86,6 +86,7 @@ async fn edited_amount(ctx: &Ctx) -> Outcome {
             Some(a) => a.max_amount_required = "1".into(),
             None => return Outcome::not_exercised("no offer"),
         },
+        Challenge::L402(_) => return Outcome::not_exercised("not an x402 offer"),
     }
     let payment = match pay(ctx, &challenge, None) {
         Ok(p) => p,

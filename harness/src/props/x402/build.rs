@@ -80,6 +80,9 @@ pub fn build(ctx: &Ctx, challenge: &Challenge, edits: &[Edit]) -> Result<Built, 
                     o.asset = crate::payer::wrong::OTHER_ASSET.to_checksum(None);
                 }
             }
+            (_, Challenge::L402(_)) => {
+                return Err("an L402 challenge has no x402 offer to sign".into());
+            }
             (Resign::DomainName | Resign::DomainVersion, c) => {
                 let key = if matches!(r, Resign::DomainName) {
                     "name"
@@ -89,6 +92,7 @@ pub fn build(ctx: &Ctx, challenge: &Challenge, edits: &[Edit]) -> Result<Built, 
                 let extra = match c {
                     Challenge::V2(c) => c.accepts.first_mut().and_then(|o| o.extra.as_mut()),
                     Challenge::V1(c) => c.accepts.first_mut().and_then(|o| o.extra.as_mut()),
+                    Challenge::L402(_) => None,
                 };
                 if let Some(extra) = extra {
                     extra[key] = json!("paycheck-other-domain");

@@ -215,6 +215,7 @@ fn resource_url(ctx: &Ctx) -> crate::catalogue::CheckFuture<'_> {
                 .first()
                 .map(|a| a.resource.clone())
                 .unwrap_or_default(),
+            crate::target::Challenge::L402(_) => String::new(),
         };
         let path = url
             .split("://")
