@@ -146,7 +146,8 @@ fn temp_dir(name: &str) -> PathBuf {
 fn run_writes_reports_exits_0_and_never_shows_a_key() {
     let dir = temp_dir("run");
     let out = paycheck()
-        .args(["run", "--suite", "x402-v2", "--report-dir"])
+        .args(["run", "--suite", "x402-v2", "--suite", "l402-single-use"])
+        .arg("--report-dir")
         .arg(&dir)
         .env("RUST_LOG", "trace")
         .output()
@@ -169,7 +170,9 @@ fn run_writes_reports_exits_0_and_never_shows_a_key() {
         everything.push_str(&std::fs::read_to_string(dir.join(f)).unwrap());
     }
     let everything = everything.to_lowercase();
-    for key in paycheck::payer::keys::test_keys() {
+    let mut keys = paycheck::payer::keys::test_keys();
+    keys.push(paycheck::payer::keys::lightning_node_key());
+    for key in keys {
         let bare = key.trim_start_matches("0x").to_lowercase();
         assert!(
             !everything.contains(&bare),

@@ -125,3 +125,63 @@ fn the_committed_snapshots_of_the_embedded_servers_hold() {
     );
     let _ = std::fs::remove_dir_all(&reports);
 }
+
+#[test]
+fn l402_snapshots_show_a_price_change_in_the_invoice_and_redact_by_jsonpath() {
+    let dir = std::env::temp_dir().join(format!("paycheck-snapshots-l402-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = paycheck(&["snapshot", "record", "--suite", "l402"], &dir);
+    assert_eq!(out.status.code(), Some(0));
+    let unpaid = std::fs::read_to_string(dir.join("l402__get-premium__unpaid.snap")).unwrap();
+    assert!(
+        unpaid.contains("\"amount_msat\": 100000") && unpaid.contains("\"network\": \"regtest\""),
+        "the decoded invoice is in the snapshot: {unpaid}"
+    );
+    assert!(
+        !unpaid.contains("lnbcrt"),
+        "the invoice text is redacted: {unpaid}"
+    );
+    let out = paycheck(&["snapshot", "check", "--suite", "l402"], &dir);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "unchanged server, unchanged files"
+    );
+
+    let changed = [
+        "snapshot",
+        "check",
+        "--suite",
+        "l402",
+        "--premium-price",
+        "150",
+    ];
+    let out = paycheck(&changed, &dir);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("-        \"amount_msat\": 100000,")
+            && stdout.contains("+        \"amount_msat\": 150000,"),
+        "{stdout}"
+    );
+
+    // Redacted by JSONPath, the price is no longer part of the snapshot.
+    let redact = ["--redact", "$..price_sats", "--redact", "$..amount_msat"];
+    let out = paycheck(
+        &[
+            &["snapshot", "record", "--suite", "l402", "--accept"][..],
+            &redact,
+        ]
+        .concat(),
+        &dir,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let out = paycheck(&[&changed[..], &redact].concat(), &dir);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

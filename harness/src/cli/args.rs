@@ -242,10 +242,11 @@ pub struct SnapshotArgs {
     /// The snapshot directory (default: reports/snapshots/embedded, /spawned or /target).
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
-    /// Also redact the value at this JSON pointer in every snapshot (repeatable), for a
-    /// server's own volatile fields, e.g. /body/requestId.
-    #[arg(long = "redact", value_name = "POINTER")]
-    pub redact: Vec<String>,
+    /// Also redact what this JSONPath or JSON pointer selects in every snapshot
+    /// (repeatable), for a server's own volatile fields: '$..requestId',
+    /// '$.body.requestId' or /body/requestId.
+    #[arg(long = "redact", value_name = "PATH")]
+    pub redact: Vec<crate::snapshot::normalize::Redaction>,
     /// With record: replace changed snapshots and remove ones no longer produced.
     #[arg(long)]
     pub accept: bool,

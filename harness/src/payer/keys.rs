@@ -54,6 +54,16 @@ impl KeyPolicy {
     }
 }
 
+/// The mock Lightning backend's node key (regtest invoices only), as hex.
+pub fn lightning_node_key() -> String {
+    let doc: serde_json::Value =
+        serde_json::from_str(TEST_KEYS_JSON).expect("test-keys.json is JSON");
+    doc["lightning_node_key"]
+        .as_str()
+        .expect("test-keys.json has lightning_node_key")
+        .to_string()
+}
+
 /// The embedded test keys, as hex strings.
 pub fn test_keys() -> Vec<String> {
     let doc: serde_json::Value =

@@ -38,8 +38,8 @@ pub struct SnapshotConfig {
     pub action: Action,
     /// The snapshot directory.
     pub dir: PathBuf,
-    /// Extra JSON pointers to redact, in every snapshot document.
-    pub redact: Vec<String>,
+    /// A server's own volatile fields, redacted in every snapshot document.
+    pub redact: Vec<normalize::Redaction>,
 }
 
 /// A route's name in snapshot file names: `get-premium`.
@@ -108,7 +108,7 @@ pub(crate) fn document(ctx: &Ctx, ex: &Exchange, config: &SnapshotConfig) -> Str
     }
     let mut doc = normalize::sort_keys(doc);
     normalize::redact(&mut doc, &ctx.target.base_url);
-    normalize::redact_pointers(&mut doc, &config.redact);
+    normalize::redact_selected(&mut doc, &config.redact);
     serde_json::to_string_pretty(&doc).expect("JSON serialises")
 }
 

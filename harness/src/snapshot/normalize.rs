@@ -78,11 +78,48 @@ pub fn redact_challenge_params(value: &str) -> String {
     out
 }
 
-/// Redacts the value at each JSON pointer given with `--redact`.
-pub fn redact_pointers(value: &mut Value, pointers: &[String]) {
-    for p in pointers {
-        if let Some(v) = value.pointer_mut(p) {
-            *v = Value::String("[redacted]".into());
+/// A server's own volatile field, as given with `--redact`: a JSONPath (RFC 9535, such
+/// as `$.body.requestId` or `$..requestId`) or a JSON pointer (`/body/requestId`).
+#[derive(Debug, Clone)]
+pub enum Redaction {
+    /// Every value the path selects.
+    Path(serde_json_path::JsonPath),
+    /// The value at the pointer.
+    Pointer(String),
+}
+
+impl std::str::FromStr for Redaction {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.starts_with('/') {
+            Ok(Redaction::Pointer(s.to_string()))
+        } else if s.starts_with('$') {
+            serde_json_path::JsonPath::parse(s)
+                .map(Redaction::Path)
+                .map_err(|e| format!("'{s}' is not a JSONPath: {e}"))
+        } else {
+            Err(format!(
+                "'{s}' is neither a JSONPath ($.body.requestId, $..requestId) nor a JSON pointer (/body/requestId)"
+            ))
+        }
+    }
+}
+
+/// Redacts every value the given paths or pointers select.
+pub fn redact_selected(value: &mut Value, redactions: &[Redaction]) {
+    for r in redactions {
+        let pointers: Vec<String> = match r {
+            Redaction::Pointer(p) => vec![p.clone()],
+            Redaction::Path(path) => path
+                .query_located(value)
+                .locations()
+                .map(|l| l.to_json_pointer())
+                .collect(),
+        };
+        for p in pointers {
+            if let Some(v) = value.pointer_mut(&p) {
+                *v = Value::String("[redacted]".into());
+            }
         }
     }
 }
@@ -91,6 +128,28 @@ pub fn redact_pointers(value: &mut Value, pointers: &[String]) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn jsonpaths_redact_every_match_and_bad_ones_say_why() {
+        let mut v =
+            json!({"body": {"requestId": "r1", "items": [{"requestId": "r2"}]}, "status": 402});
+        redact_selected(&mut v, &["$..requestId".parse().unwrap()]);
+        assert_eq!(
+            v,
+            json!({"body": {"requestId": "[redacted]", "items": [{"requestId": "[redacted]"}]}, "status": 402})
+        );
+        assert!(
+            "$[".parse::<Redaction>()
+                .unwrap_err()
+                .contains("not a JSONPath")
+        );
+        assert!(
+            "body.requestId"
+                .parse::<Redaction>()
+                .unwrap_err()
+                .contains("JSON pointer")
+        );
+    }
 
     #[test]
     fn challenge_tokens_and_invoices_are_redacted() {
@@ -114,7 +173,7 @@ mod tests {
             json!({"b": 1, "a": {"nonce": "0x12", "url": "http://127.0.0.1:9/x", "z": [ {"y": 1, "x": 2} ]}}),
         );
         redact(&mut v, "http://127.0.0.1:9");
-        redact_pointers(&mut v, &["/b".to_string()]);
+        redact_selected(&mut v, &["/b".parse().unwrap()]);
         assert_eq!(
             v.to_string(),
             r#"{"a":{"nonce":"[redacted]","url":"http://[target]/x","z":[{"x":2,"y":1}]},"b":"[redacted]"}"#

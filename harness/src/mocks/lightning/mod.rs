@@ -28,11 +28,14 @@ pub type LnFaultRule = crate::mocks::faults::FaultRule<LnEndpoint>;
 pub type LnFaultSchedule = crate::mocks::faults::FaultSchedule<LnEndpoint>;
 
 /// The public test node key that signs the mock's invoices (regtest only; it guards
-/// nothing). Fixed, so that an invoice's payee is the same in every run.
-const TEST_NODE_KEY: [u8; 32] = [
-    0x70, 0x61, 0x79, 0x63, 0x68, 0x65, 0x63, 0x6b, 0x2d, 0x74, 0x65, 0x73, 0x74, 0x2d, 0x6e, 0x6f,
-    0x64, 0x65, 0x2d, 0x6b, 0x65, 0x79, 0x2d, 0x72, 0x65, 0x67, 0x74, 0x65, 0x73, 0x74, 0x2d, 0x30,
-];
+/// nothing), from `fixtures/keys/test-keys.json`. Fixed, so that an invoice's payee is the
+/// same in every run.
+fn test_node_key() -> SecretKey {
+    let hex = crate::payer::keys::lightning_node_key();
+    let bytes = alloy::primitives::hex::decode(hex.trim_start_matches("0x"))
+        .expect("the test node key is hex");
+    SecretKey::from_slice(&bytes).expect("a valid test node key")
+}
 
 /// An API key the mock accepts, handed to spawned servers as `LIGHTNING_API_KEY`. Any
 /// non-empty key is accepted; a request without one gets LNbits' 401.
@@ -87,9 +90,8 @@ impl MockLightning {
     /// Starts a backend on `config.bind`.
     pub async fn start(config: LightningConfig) -> std::io::Result<Self> {
         let (stop_tx, stop_rx) = stop_channel();
-        let node_key = SecretKey::from_slice(&TEST_NODE_KEY).expect("a valid test node key");
         let state = Arc::new(LightningState {
-            book: InvoiceBook::new(node_key, config.network, config.capacity),
+            book: InvoiceBook::new(test_node_key(), config.network, config.capacity),
             journal: LnJournal::new(config.capacity),
             faults: LnFaultSchedule::default(),
             default_expiry: config.default_expiry,
