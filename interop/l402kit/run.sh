@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# CI for paycheck against l402-kit (PyPI l402kit, pinned in requirements.txt): creates
+# the venv, installs the pinned packages, runs `paycheck run --suite l402-single-use
+# --spawn server.py`, and checks that the failed check ids are exactly those listed in
+# expected-failures.txt, so paycheck keeps catching l402-kit's known flaws and nothing else.
+#
+# Usage: interop/l402kit/run.sh [PAYCHECK_BINARY] [extra paycheck run flags...]
+#   PAYCHECK_BINARY defaults to target/release/paycheck (relative to the repo root).
+# Environment:
+#   PYTHON                interpreter for the venv (default python3; l402kit needs >= 3.11)
+#   L402KIT_REPORT_DIR    report directory (default reports/interop/l402kit)
+#   L402KIT_SKIP_INSTALL  1: use the venv as it is
+# Exit: 0 the failed ids match; 1 they differ (a diff is printed), or a check errored
+# or the run was incomplete; 2-4 paycheck's own trouble (usage, server not started,
+# internal error); 5 setup failed (no binary, no suitable Python, pip install failed).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+paycheck="${1:-target/release/paycheck}"
+shift || true
+[[ "$paycheck" == /* ]] || paycheck="$repo/$paycheck"
+[[ -x "$paycheck" ]] || { echo "l402kit: paycheck binary not found: $paycheck" >&2; exit 5; }
+
+venv="$here/.venv"
+py="$venv/bin/python"
+if [[ "${L402KIT_SKIP_INSTALL:-0}" != 1 ]]; then
+    "${PYTHON:-python3}" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+        || { echo "l402kit: needs Python >= 3.11 (set PYTHON)" >&2; exit 5; }
+    echo "== l402kit: venv and pip install -r requirements.txt"
+    "${PYTHON:-python3}" -m venv "$venv" || exit 5
+    "$py" -m pip install --quiet --disable-pip-version-check -r "$here/requirements.txt" || exit 5
+fi
+
+out="${L402KIT_REPORT_DIR:-$repo/reports/interop/l402kit}"
+rm -rf "$out"
+mkdir -p "$out"
+echo "== l402kit: paycheck run --suite l402-single-use"
+rc=0
+"$paycheck" run --suite l402-single-use \
+    --spawn "exec '$py' '$here/server.py'" \
+    --paid 'GET /premium' --free 'GET /health' \
+    --report-dir "$out" "$@" || rc=$?
+if [[ "$rc" -ge 2 ]]; then
+    echo "l402kit: paycheck exited $rc (see $out/server.log)" >&2
+    exit "$(( rc > 4 ? 4 : rc ))"
+fi
+
+# The failed ids, one a line; a check in error or an incomplete run is never a match.
+actual="$("$py" - "$out/report.json" <<'PY'
+import json, sys
+report = json.load(open(sys.argv[1]))
+results = [r for s in report["suites"] for r in s["results"]]
+bad = [r["id"] for r in results if r["status"] == "error"]
+if report["incomplete"] or bad:
+    sys.exit(f"l402kit: incomplete run or checks in error: {bad}")
+print("\n".join(sorted(r["id"] for r in results if r["status"] == "fail")))
+PY
+)" || exit 1
+expected="$(sed -e 's/#.*//' -e 's/[[:space:]]*$//' -e '/^$/d' "$here/expected-failures.txt" | sort)"
+
+if diff -u --label expected-failures.txt --label "failed in $out/report.json" \
+        <(printf '%s\n' "$expected") <(printf '%s\n' "$actual"); then
+    echo "l402kit: the failed checks are exactly the $(printf '%s\n' "$expected" | wc -l) expected ones"
+    exit 0
+fi
+echo "l402kit: the failed checks differ from expected-failures.txt (see the diff above)" >&2
+exit 1
