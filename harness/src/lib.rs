@@ -11,6 +11,8 @@
 pub mod catalogue;
 pub mod cli;
 pub mod duration;
+pub mod file_error;
+pub mod load;
 pub mod mocks;
 pub mod payer;
 pub mod props;

@@ -5,7 +5,9 @@ use serde::Serialize;
 use std::fmt;
 
 /// The graded result of a check (DESIGN.md "Outcomes").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
     /// The requirement holds.

@@ -39,6 +39,12 @@ pub enum Command {
     List(ListArgs),
     /// Show what one check requires, at which level, and where the requirement comes from.
     Explain(ExplainArgs),
+    /// Run a load profile: open (arrival rate) or closed (goose users) load with thresholds.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Load(Box<LoadArgs>),
+    /// Merge the load.json of several shards of one profile (exact: histograms are added).
+    #[command(after_help = EXIT_CODES_HELP)]
+    Merge(MergeArgs),
     /// Start the mock facilitator and the mock Lightning backend on loopback; serve until
     /// Ctrl-C.
     #[command(
@@ -184,6 +190,91 @@ pub struct ServeReferenceArgs {
     /// Serve a deliberately faulty build (for paycheck's own mutation tests).
     #[arg(long, value_name = "NAME", hide = true)]
     pub fault: Option<String>,
+}
+
+/// Flags of `paycheck load`.
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// The load profile (TOML): phases, mix, thresholds. See scenarios/load/ and
+    /// schemas/load-profile.schema.json.
+    pub profile: PathBuf,
+    /// Load the server at this loopback URL (paycheck does not start or stop it).
+    #[arg(long, value_name = "URL", conflicts_with = "spawn")]
+    pub target: Option<String>,
+    /// Start the server with this shell command (PORT, FACILITATOR_URL, LIGHTNING_URL and
+    /// LIGHTNING_API_KEY set), load it, stop it. Without --target or --spawn: the embedded
+    /// server of the profile's suite, with its mock.
+    #[arg(long, value_name = "CMD")]
+    pub spawn: Option<String>,
+    /// The paid route, 'METHOD PATH [JSON BODY]' (overrides the profile's).
+    #[arg(long, value_name = "ROUTE")]
+    pub paid: Option<RouteSpec>,
+    /// The free route, 'METHOD PATH' (overrides the profile's).
+    #[arg(long, value_name = "ROUTE")]
+    pub free: Option<RouteSpec>,
+    /// With --target: the server already uses paycheck's mock facilitator, started on
+    /// --facilitator-port.
+    #[arg(long, requires = "target", requires = "facilitator_port")]
+    pub facilitator_wired: bool,
+    /// The port of paycheck's mock facilitator (default: a free one).
+    #[arg(long, value_name = "N")]
+    pub facilitator_port: Option<u16>,
+    /// With --target: the L402 server already uses paycheck's mock Lightning backend,
+    /// started on --lightning-port.
+    #[arg(long, requires = "target", requires = "lightning_port")]
+    pub lightning_wired: bool,
+    /// The port of paycheck's mock Lightning backend (default: a free one).
+    #[arg(long, value_name = "N")]
+    pub lightning_port: Option<u16>,
+    /// Run shard I of N: a 1/N share of the arrival rate (or users); merge the shards'
+    /// load.json with `paycheck merge`.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    pub shard: Option<(u32, u32)>,
+    /// How long a --spawn server may take to answer on its port.
+    #[arg(long, value_name = "DUR", default_value = "120s", value_parser = parse_duration)]
+    pub startup_timeout: Duration,
+    /// Where to write load.json, load.md (and goose-report.html for a closed model).
+    #[arg(long, value_name = "DIR", default_value = "reports/latest")]
+    pub report_dir: PathBuf,
+    /// Allow signing for mainnet networks (with a key in PAYCHECK_PRIVATE_KEY).
+    #[arg(long)]
+    pub allow_mainnet: bool,
+    /// Print the report as JSON on stdout instead of the summary.
+    #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    pub format: String,
+}
+
+/// Reads `I/N` with 1 ≤ I ≤ N.
+fn parse_shard(s: &str) -> Result<(u32, u32), String> {
+    let (i, n) = s
+        .split_once('/')
+        .ok_or_else(|| format!("'{s}': write the shard as I/N, as in 2/3"))?;
+    let (i, n): (u32, u32) = (
+        i.trim()
+            .parse()
+            .map_err(|_| format!("'{s}': I is not a number"))?,
+        n.trim()
+            .parse()
+            .map_err(|_| format!("'{s}': N is not a number"))?,
+    );
+    if i == 0 || i > n {
+        return Err(format!("'{s}': shards are numbered 1 to N"));
+    }
+    Ok((i, n))
+}
+
+/// Flags of `paycheck merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The shards' load.json files.
+    #[arg(required = true)]
+    pub reports: Vec<PathBuf>,
+    /// Where to write the merged load.json and load.md.
+    #[arg(long, value_name = "DIR", default_value = "reports/merged")]
+    pub report_dir: PathBuf,
+    /// Print the merged report as JSON on stdout instead of the summary.
+    #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    pub format: String,
 }
 
 /// Flags of `paycheck list`.

@@ -4,9 +4,11 @@ pub mod args;
 mod catalogue_cmds;
 pub mod console;
 pub mod exit;
+mod load;
 mod mocks;
 mod run;
 mod serve_reference;
+mod wiring;
 
 use args::{Cli, Command, RunArgs};
 use clap::Parser;
@@ -44,6 +46,8 @@ pub fn main() -> Exit {
             Command::Run(args) => run::run(*args).await,
             Command::Props(args) => run::props(*args).await,
             Command::Snapshot(args) => run::snapshot(*args).await,
+            Command::Load(args) => load::load(*args).await,
+            Command::Merge(args) => load::merge(args),
             Command::List(args) => catalogue_cmds::list(args),
             Command::Explain(args) => catalogue_cmds::explain(args),
             Command::Mocks(args) => mocks::mocks(args).await,

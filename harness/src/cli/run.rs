@@ -3,12 +3,11 @@
 
 use super::args::{PropsArgs, RunArgs, SnapshotAction, SnapshotArgs};
 use super::console;
+use super::wiring::{Mocks, SpawnSettings, check_loopback, ensure_reachable, spawn_server};
 use super::{Exit, listen_for_stop};
 use crate::catalogue::runner::CheckResult;
 use crate::catalogue::runner::{Selection, grade, run_suite, select};
 use crate::catalogue::{Check, Ctx, Status, catalogue, with_scenarios};
-use crate::mocks::lightning::TEST_API_KEY;
-use crate::mocks::{FacilitatorConfig, LightningConfig, MockFacilitator, MockLightning};
 use crate::payer::keys::KEY_ENV_VAR;
 use crate::payer::{KeySource, Payer};
 use crate::props::{self, PropsConfig};
@@ -19,8 +18,6 @@ use crate::serve::{StopSignal, stopped};
 use crate::snapshot::{self, SnapshotConfig};
 use crate::target::Target;
 use crate::target::embedded::Embedded;
-use crate::target::spawn::Spawned;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -262,21 +259,7 @@ fn check_target_flags(args: &RunArgs) -> Result<(), String> {
         return Err("name at least one paid route of your server: --paid 'GET /premium'".into());
     }
     if let Some(url) = &args.target {
-        let parsed = reqwest::Url::parse(url).map_err(|e| format!("--target '{url}': {e}"))?;
-        let host = parsed
-            .host_str()
-            .unwrap_or("")
-            .trim_start_matches('[')
-            .trim_end_matches(']');
-        let loopback = host == "localhost"
-            || host
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback());
-        if !loopback {
-            return Err(format!(
-                "--target '{url}' is not a loopback address: paycheck tests servers on 127.0.0.1, ::1 or localhost only"
-            ));
-        }
+        check_loopback(url)?;
     }
     Ok(())
 }
@@ -344,65 +327,6 @@ async fn run_embedded(plan: &Plan<'_>, suites: &[Suite]) -> Result<bool, Exit> {
     .await
 }
 
-/// The mocks a spawned or wired server talks to.
-struct Mocks {
-    facilitator: Option<Arc<MockFacilitator>>,
-    lightning: Option<Arc<MockLightning>>,
-}
-
-impl Mocks {
-    /// Starts the mock facilitator and the mock Lightning backend, each when asked for,
-    /// on its port (or a free one).
-    async fn start(
-        facilitator: Option<Option<u16>>,
-        lightning: Option<Option<u16>>,
-    ) -> Result<Self, Exit> {
-        let bind = |port: Option<u16>| SocketAddr::from(([127, 0, 0, 1], port.unwrap_or(0)));
-        let cannot = |what: &str, port: Option<u16>, e: std::io::Error| {
-            eprintln!(
-                "error: cannot start the mock {what} on 127.0.0.1:{}: {e}",
-                port.unwrap_or(0)
-            );
-            Exit::Unreachable
-        };
-        let facilitator = match facilitator {
-            Some(port) => Some(Arc::new(
-                MockFacilitator::start(FacilitatorConfig {
-                    bind: bind(port),
-                    ..FacilitatorConfig::default()
-                })
-                .await
-                .map_err(|e| cannot("facilitator", port, e))?,
-            )),
-            None => None,
-        };
-        let lightning = match lightning {
-            Some(port) => Some(Arc::new(
-                MockLightning::start(LightningConfig {
-                    bind: bind(port),
-                    ..LightningConfig::default()
-                })
-                .await
-                .map_err(|e| cannot("Lightning backend", port, e))?,
-            )),
-            None => None,
-        };
-        Ok(Self {
-            facilitator,
-            lightning,
-        })
-    }
-
-    async fn stop(self) {
-        if let Some(f) = self.facilitator.and_then(|f| Arc::try_unwrap(f).ok()) {
-            f.stop().await;
-        }
-        if let Some(l) = self.lightning.and_then(|l| Arc::try_unwrap(l).ok()) {
-            l.stop().await;
-        }
-    }
-}
-
 impl Plan<'_> {
     /// Runs every suite, one after another, against the server at `url`.
     async fn run_suites(
@@ -431,44 +355,24 @@ impl Plan<'_> {
 /// `--spawn CMD`: mocks first, then the server, then the suites one after another.
 async fn run_spawned(plan: &Plan<'_>, suites: &[Suite], command: &str) -> Result<bool, Exit> {
     let args = plan.args;
-    let mocks = Mocks::start(Some(args.facilitator_port), Some(args.lightning_port)).await?;
-    let lightning = mocks.lightning.as_ref().expect("started above");
-    let env = [
-        (
-            "FACILITATOR_URL",
-            mocks.facilitator.as_ref().expect("started above").url(),
-        ),
-        ("LIGHTNING_URL", lightning.url()),
-        ("LIGHTNING_API_KEY", TEST_API_KEY.to_string()),
-    ];
-    let log = args.report_dir.join("server.log");
-    eprintln!(
-        "starting: {command} (PORT, FACILITATOR_URL, LIGHTNING_URL and LIGHTNING_API_KEY set; output in {})",
-        log.display()
-    );
-    let mut server = match Spawned::spawn(command, &env, &log) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
+    let mocks = Mocks::start(Some(args.facilitator_port), Some(args.lightning_port), None).await?;
+    let settings = SpawnSettings {
+        log: args.report_dir.join("server.log"),
+        startup: args.startup_timeout,
+    };
+    let server = match spawn_server(command, &mocks, &settings, &plan.stop).await {
+        Ok(Some(s)) => s,
+        Ok(None) => {
             mocks.stop().await;
-            return Err(Exit::Unreachable);
+            return Ok(true);
+        }
+        Err(exit) => {
+            mocks.stop().await;
+            return Err(exit);
         }
     };
-    let ready = tokio::select! {
-        r = server.wait_ready(args.startup_timeout) => Some(r),
-        _ = stopped(plan.stop.clone()) => None,
-    };
-    let result = match ready {
-        Some(Ok(())) => {
-            let url = server.url();
-            plan.run_suites(suites, &url, &mocks, "spawned").await
-        }
-        Some(Err(e)) => {
-            eprintln!("error: {e}");
-            Err(Exit::Unreachable)
-        }
-        None => Ok(true),
-    };
+    let url = server.url();
+    let result = plan.run_suites(suites, &url, &mocks, "spawned").await;
     server.stop().await;
     mocks.stop().await;
     result
@@ -477,24 +381,11 @@ async fn run_spawned(plan: &Plan<'_>, suites: &[Suite], command: &str) -> Result
 /// `--target URL`: a server paycheck does not control.
 async fn run_url(plan: &Plan<'_>, suites: &[Suite], url: &str) -> Result<bool, Exit> {
     let args = plan.args;
-    let parsed = reqwest::Url::parse(url).expect("checked");
-    let addr = parsed
-        .socket_addrs(|| Some(80))
-        .ok()
-        .and_then(|a| a.into_iter().next());
-    let reachable = match addr {
-        Some(addr) => tokio::time::timeout(args.timeout, tokio::net::TcpStream::connect(addr))
-            .await
-            .is_ok_and(|r| r.is_ok()),
-        None => false,
-    };
-    if !reachable {
-        eprintln!("error: cannot reach {url}: is the server running?");
-        return Err(Exit::Unreachable);
-    }
+    ensure_reachable(url, args.timeout).await?;
     let mocks = Mocks::start(
         args.facilitator_wired.then_some(args.facilitator_port),
         args.lightning_wired.then_some(args.lightning_port),
+        None,
     )
     .await?;
     let result = plan.run_suites(suites, url, &mocks, "url").await;

@@ -42,7 +42,9 @@ pub enum PayError {
     Signing(String),
 }
 
-/// Signs payments with one key under one [`KeyPolicy`].
+/// Signs payments with one key under one [`KeyPolicy`]. Cloning it copies the key into
+/// memory only (for signing on several threads); it never prints it.
+#[derive(Clone)]
 pub struct Payer {
     signer: Secp256k1Signer,
     policy: KeyPolicy,

@@ -15,6 +15,12 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+/// Writes a file atomically (a temporary file renamed into place), so that a reader never
+/// sees half a report.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    atomic::write(path, bytes)
+}
+
 /// Renders `summary.md`.
 pub fn render_markdown(report: &Report) -> String {
     markdown::render(report)

@@ -3,14 +3,14 @@
 //! its file, line and column.
 
 mod builtin;
-pub mod error;
 mod exec;
 pub mod model;
 
 use crate::catalogue::{Check, Level, Need};
 use crate::payer::WrongPayment;
 use crate::protocol::Suite;
-pub use error::ScenarioError;
+/// A problem in a scenario file, at its file, line and column.
+pub type ScenarioError = crate::file_error::FileError;
 use model::ScenarioFile;
 use std::collections::HashSet;
 use std::ops::Range;

@@ -16,6 +16,9 @@ use std::time::Duration;
 /// short, so the resilience checks take a second, not a minute.
 pub const EMBEDDED_FACILITATOR_TIMEOUT: Duration = Duration::from_millis(750);
 
+/// The mock facilitator's journal keeps this many entries in a load run.
+pub const LOAD_JOURNAL_CAPACITY: usize = 10_000;
+
 /// The reference server of an embedded stack.
 #[derive(Debug)]
 enum Server {
@@ -82,6 +85,43 @@ impl Embedded {
             server: Server::L402(server),
             suite: Suite::L402(profile),
         })
+    }
+
+    /// Starts the correct embedded stack of a suite for a load run: the facilitator keeps a
+    /// bounded journal, L402 invoice creation is not rate-limited, and the servers wait for
+    /// their mocks as long as they do by default (5 s), not the conformance runs' 750 ms.
+    pub async fn start_for_load(suite: Suite) -> std::io::Result<Self> {
+        match suite {
+            Suite::X402(dialect) => {
+                let facilitator = Arc::new(
+                    MockFacilitator::start(crate::mocks::FacilitatorConfig {
+                        journal_capacity: Some(LOAD_JOURNAL_CAPACITY),
+                        ..crate::mocks::FacilitatorConfig::default()
+                    })
+                    .await?,
+                );
+                let config = ReferenceConfig::new(dialect, facilitator.url());
+                let server = ReferenceServer::start(config).await?;
+                Ok(Self {
+                    facilitator: Some(facilitator),
+                    lightning: None,
+                    server: Server::X402(server),
+                    suite,
+                })
+            }
+            Suite::L402(profile) => {
+                let lightning = Arc::new(MockLightning::start_default().await?);
+                let mut config = L402Config::new(profile, lightning.url());
+                config.invoice_rate = None;
+                let server = L402Server::start(config).await?;
+                Ok(Self {
+                    facilitator: None,
+                    lightning: Some(lightning),
+                    server: Server::L402(server),
+                    suite,
+                })
+            }
+        }
     }
 
     /// Starts the correct embedded stack of any suite.

@@ -92,24 +92,43 @@ pub struct JournalEntry {
     pub deviations: Vec<Deviation>,
 }
 
-/// An append-only, thread-safe list of calls.
+/// A thread-safe list of calls. Unbounded by default (a conformance run makes a few
+/// hundred calls); under load it keeps only the latest entries, without request bodies,
+/// but still counts every payment's settlements.
 #[derive(Debug)]
 pub struct Journal {
     start: Instant,
-    entries: Mutex<Vec<JournalEntry>>,
+    /// `Some(n)`: keep the latest `n` entries, without their request bodies.
+    capacity: Option<usize>,
+    entries: Mutex<Entries>,
+}
+
+#[derive(Debug, Default)]
+struct Entries {
+    kept: std::collections::VecDeque<JournalEntry>,
+    /// Entries ever recorded.
+    total: usize,
+    /// Successful settlements by nonce (lower case), over every entry ever recorded.
+    settled: std::collections::HashMap<String, usize>,
 }
 
 impl Default for Journal {
     fn default() -> Self {
-        Self {
-            start: Instant::now(),
-            entries: Mutex::new(Vec::new()),
-        }
+        Self::bounded(None)
     }
 }
 
 impl Journal {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<JournalEntry>> {
+    /// A journal keeping at most `capacity` entries (all when `None`).
+    pub fn bounded(capacity: Option<usize>) -> Self {
+        Self {
+            start: Instant::now(),
+            capacity,
+            entries: Mutex::new(Entries::default()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -117,23 +136,40 @@ impl Journal {
     pub fn record(&self, mut entry: JournalEntry) {
         entry.at_ms = self.start.elapsed().as_millis() as u64;
         let mut entries = self.lock();
-        entry.seq = entries.len();
-        entries.push(entry);
+        entry.seq = entries.total;
+        entries.total += 1;
+        if matches!(entry.verdict, Verdict::Settled { .. })
+            && let Some(n) = &entry.nonce
+        {
+            *entries.settled.entry(n.to_lowercase()).or_default() += 1;
+        }
+        if let Some(cap) = self.capacity {
+            entry.request = Value::Null;
+            if entries.kept.len() >= cap.max(1) {
+                entries.kept.pop_front();
+            }
+        }
+        entries.kept.push_back(entry);
     }
 
-    /// A copy of every entry, oldest first.
+    /// A copy of every entry kept, oldest first.
     pub fn entries(&self) -> Vec<JournalEntry> {
-        self.lock().clone()
+        self.lock().kept.iter().cloned().collect()
     }
 
-    /// The entries from position `from` on (to look only at what one step caused).
+    /// The kept entries from position `from` on (to look only at what one step caused).
     pub fn since(&self, from: usize) -> Vec<JournalEntry> {
-        self.lock().iter().skip(from).cloned().collect()
+        self.lock()
+            .kept
+            .iter()
+            .filter(|e| e.seq >= from)
+            .cloned()
+            .collect()
     }
 
-    /// How many entries there are.
+    /// How many entries were ever recorded (the position the next one gets).
     pub fn len(&self) -> usize {
-        self.lock().len()
+        self.lock().total
     }
 
     /// True when nothing was called.
@@ -141,17 +177,19 @@ impl Journal {
         self.len() == 0
     }
 
-    /// How many calls reached `endpoint`.
+    /// How many kept calls reached `endpoint`.
     pub fn count(&self, endpoint: Endpoint) -> usize {
         self.lock()
+            .kept
             .iter()
             .filter(|e| e.endpoint == endpoint)
             .count()
     }
 
-    /// The entries for one payment (by nonce), in order.
+    /// The kept entries for one payment (by nonce), in order.
     fn for_nonce(&self, nonce: &str) -> Vec<JournalEntry> {
         self.lock()
+            .kept
             .iter()
             .filter(|e| {
                 e.nonce
@@ -167,16 +205,23 @@ impl Journal {
         self.for_nonce(nonce).iter().map(|e| e.endpoint).collect()
     }
 
-    /// How many times one payment (by nonce) was settled successfully.
+    /// How many times one payment (by nonce) was settled successfully (counted over every
+    /// entry, also those a bounded journal no longer keeps).
     pub fn settlements_of(&self, nonce: &str) -> usize {
-        self.for_nonce(nonce)
-            .iter()
-            .filter(|e| matches!(e.verdict, Verdict::Settled { .. }))
-            .count()
+        self.lock()
+            .settled
+            .get(&nonce.to_lowercase())
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// How many settlements succeeded, over every entry.
+    pub fn settlements(&self) -> usize {
+        self.lock().settled.values().sum()
     }
 
     /// Forgets every entry.
     pub fn clear(&self) {
-        self.lock().clear();
+        *self.lock() = Entries::default();
     }
 }

@@ -30,6 +30,9 @@ pub struct FacilitatorConfig {
     pub networks: Vec<String>,
     /// Every payer's starting balance, in atomic units.
     pub default_balance: U256,
+    /// Keep only the latest this many journal entries, without bodies (for load runs);
+    /// `None` keeps every entry.
+    pub journal_capacity: Option<usize>,
 }
 
 impl Default for FacilitatorConfig {
@@ -38,6 +41,7 @@ impl Default for FacilitatorConfig {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             networks: vec!["eip155:84532".into(), "eip155:43113".into()],
             default_balance: U256::from(1_000_000_000_000u64),
+            journal_capacity: None,
         }
     }
 }
@@ -68,7 +72,7 @@ impl MockFacilitator {
     pub async fn start(config: FacilitatorConfig) -> std::io::Result<Self> {
         let (stop_tx, stop_rx) = stop_channel();
         let state = Arc::new(FacilitatorState {
-            journal: Journal::default(),
+            journal: Journal::bounded(config.journal_capacity),
             faults: FaultSchedule::default(),
             ledger: Ledger::new(config.default_balance),
             networks: Networks {

@@ -1,11 +1,12 @@
-//! Errors in scenario files, pointing at file, line and column.
+//! Errors in the files users write (scenario files, load profiles), pointing at file,
+//! line and column.
 
 use std::fmt;
 use std::ops::Range;
 
-/// A problem in a scenario file.
+/// A problem in a scenario file or load profile.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScenarioError {
+pub struct FileError {
     /// The file (or built-in name).
     pub file: String,
     /// 1-based line.
@@ -16,7 +17,7 @@ pub struct ScenarioError {
     pub message: String,
 }
 
-impl ScenarioError {
+impl FileError {
     /// An error at the byte range `span` of `text`.
     pub fn at(
         file: &str,
@@ -37,7 +38,7 @@ impl ScenarioError {
     }
 }
 
-impl fmt::Display for ScenarioError {
+impl fmt::Display for FileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
@@ -47,7 +48,7 @@ impl fmt::Display for ScenarioError {
     }
 }
 
-impl std::error::Error for ScenarioError {}
+impl std::error::Error for FileError {}
 
 #[cfg(test)]
 mod tests {
@@ -56,9 +57,9 @@ mod tests {
     #[test]
     fn positions_are_one_based_lines_and_columns() {
         let text = "a = 1\nbb = x\n";
-        let e = ScenarioError::at("f.toml", text, Some(11..12), "bad");
+        let e = FileError::at("f.toml", text, Some(11..12), "bad");
         assert_eq!((e.line, e.column), (2, 6));
         assert_eq!(e.to_string(), "f.toml:2:6: bad");
-        assert_eq!(ScenarioError::at("f", text, None, "x").line, 1);
+        assert_eq!(FileError::at("f", text, None, "x").line, 1);
     }
 }
