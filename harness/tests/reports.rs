@@ -146,6 +146,7 @@ fn fixed_result(id: &str, status: Status, level: Level) -> CheckResult {
         body: "{\"data\":\"<b>free</b>\"}".into(),
         error: None,
         elapsed: Duration::from_millis(3),
+        retried: false,
     };
     let failed = status != Status::Pass;
     CheckResult {

@@ -29,6 +29,10 @@ pub struct Exchange {
     /// Time from sending to the end of the body.
     #[serde(serialize_with = "as_millis")]
     pub elapsed: Duration,
+    /// True when the request was sent a second time, on a new connection, because the
+    /// first connection (kept alive from an earlier request) failed before any answer.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub retried: bool,
 }
 
 fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -93,6 +97,7 @@ pub(super) async fn perform(
         body: String::new(),
         error: None,
         elapsed: Duration::ZERO,
+        retried: false,
     };
     match req.send().await {
         Ok(resp) => {

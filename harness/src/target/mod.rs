@@ -33,6 +33,8 @@ pub struct Target {
     /// A paid request whose handler fails, if one was named.
     pub failing: Option<RouteSpec>,
     http: reqwest::Client,
+    /// A client that never reuses a connection, for the one retry of [`Target::send_as`].
+    fresh: reqwest::Client,
 }
 
 /// A 402 challenge read from a response.
@@ -84,12 +86,16 @@ pub struct PaymentHeader {
 impl Target {
     /// A target at `base_url`; `timeout` bounds every request.
     pub fn new(base_url: &str, suite: impl Into<Suite>, timeout: Duration) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .no_proxy()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("a plain HTTP client builds");
+        let client = |idle: usize| {
+            reqwest::Client::builder()
+                .timeout(timeout)
+                .no_proxy()
+                .redirect(reqwest::redirect::Policy::none())
+                .pool_max_idle_per_host(idle)
+                .build()
+                .expect("a plain HTTP client builds")
+        };
+        let (http, fresh) = (client(usize::MAX), client(0));
         Self {
             base_url: base_url.trim_end_matches('/').to_string(),
             suite: suite.into(),
@@ -97,6 +103,7 @@ impl Target {
             free: None,
             failing: None,
             http,
+            fresh,
         }
     }
 
@@ -144,14 +151,23 @@ impl Target {
         if body.is_some() {
             headers.push(("Content-Type".into(), "application/json".into()));
         }
-        exchange::perform(
-            &self.http,
-            method,
-            &format!("{}{}", self.base_url, route.path),
-            headers,
-            body,
-        )
-        .await
+        let url = format!("{}{}", self.base_url, route.path);
+        let ex = exchange::perform(&self.http, method, &url, headers.clone(), body.clone()).await;
+        // A server may close a kept-alive connection just as the next request goes out on
+        // it (after a 500, for example). An idempotent request may then be sent again on a
+        // new connection (RFC 9112 §9.3.1); a server that really drops connections fails
+        // both times.
+        let idempotent = matches!(
+            *method,
+            Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE
+        );
+        let stale = ex.status == 0 && ex.error.as_deref().is_some_and(|e| e != "timed out");
+        if idempotent && stale {
+            let mut again = exchange::perform(&self.fresh, method, &url, headers, body).await;
+            again.retried = true;
+            return again;
+        }
+        ex
     }
 
     /// Reads the challenge in an exchange; `Strict` names every deviation as an error.

@@ -105,9 +105,9 @@ pub(super) fn register(suite: Suite, out: &mut Vec<Check>) {
         suite,
         s(
             "other-service",
-            "a paid token for another service is refused",
+            "a paid token for another service or a cheaper route is refused",
             Level::Must,
-            "Caveats must hold for the target service: a token for another service (another route's, or narrowed by a services= caveat) is refused.",
+            "A credential pays for one service: another route's (a cheaper one's, or one naming another service), or the route's own narrowed by a services= caveat, is refused.",
             "lightninglabs/L402 protocol-specification.md §6.1 (caveats); macaroons.md (services)",
             LN,
         ),
@@ -118,13 +118,26 @@ pub(super) fn register(suite: Suite, out: &mut Vec<Check>) {
         suite,
         s(
             "control-characters",
-            "control characters or extra colons make a credential invalid",
+            "control characters make a credential invalid",
             Level::Must,
-            "If the token or the preimage contains control characters, or the credential has extra colons, the server MUST treat it as invalid and respond 401 (the older text: a 402 with a new challenge).",
+            "If the token or the preimage contains control characters, the server MUST treat the credential as invalid and respond 401 (the older text: a 402 with a new challenge).",
             "lightninglabs/L402 protocol-specification.md §5.2; bLIP-26",
             LN,
         ),
         body(|ctx| Box::pin(control_characters(ctx))),
+    );
+    add(
+        out,
+        suite,
+        s(
+            "extra-colons",
+            "extra colons make a credential invalid",
+            Level::Should,
+            "A credential with colons beyond the one between token and preimage is invalid and SHOULD be refused (the older text: with a 402 and a new challenge).",
+            "bLIP-26; lightninglabs/L402 protocol-specification.md (earlier text)",
+            LN,
+        ),
+        body(|ctx| Box::pin(extra_colons(ctx))),
     );
 }
 
@@ -320,41 +333,61 @@ async fn expired_caveat(ctx: &Ctx) -> Outcome {
     all_refused(&[("the paid token with an expiry in the past".into(), ex)])
 }
 
+/// The invoice amount of a challenge, in millisatoshis.
+fn amount_msat(c: &crate::protocol::l402::L402Challenge) -> Option<u64> {
+    crate::protocol::l402::decode_invoice(&c.invoice, crate::protocol::Mode::Lenient)
+        .ok()?
+        .amount_msat
+}
+
 async fn other_service(ctx: &Ctx) -> Outcome {
     let route = paid(ctx);
     let (chosen, payment) = match paid_credential(ctx, route).await {
         Ok(v) => v,
         Err(o) => return o,
     };
-    let Some(mine) = Token::read(&chosen.token)
+    let mine = Token::read(&chosen.token)
         .ok()
-        .and_then(|t| t.macaroon().cloned())
-    else {
-        return Outcome::not_exercised("the token is not a macaroon with caveats to narrow");
-    };
-    let my_services = services(&mine);
+        .and_then(|t| t.macaroon().cloned());
+    let my_services = mine.as_ref().map(services).unwrap_or_default();
     let mut answers = Vec::new();
-    // Another route's paid token, when that route is another service.
+    // Another paid route's credential: a cheaper route's (whatever the token's kind), or
+    // one naming another service.
     if let Some(other) = ctx.target.paid.get(1) {
-        match paid_credential(ctx, other).await {
-            Ok((c, p)) => {
-                let theirs = Token::read(&c.token)
-                    .ok()
-                    .and_then(|t| t.macaroon().map(services))
-                    .unwrap_or_default();
-                if !theirs.is_empty() && theirs.iter().all(|s| !my_services.contains(s)) {
-                    answers.push((
-                        format!("the paid token of {other} (services {})", theirs.join(",")),
-                        send_credential(ctx, route, &p.credential).await,
-                    ));
-                }
-            }
+        let (theirs, their_payment) = match paid_credential(ctx, other).await {
+            Ok(v) => v,
             Err(o) => return o,
+        };
+        let their_services = Token::read(&theirs.token)
+            .ok()
+            .and_then(|t| t.macaroon().map(services))
+            .unwrap_or_default();
+        match (amount_msat(&chosen), amount_msat(&theirs)) {
+            (Some(mine), Some(dearer)) if mine < dearer => answers.push((
+                format!("the paid credential of the cheaper {route} sent to {other}"),
+                send_credential(ctx, other, &payment.credential).await,
+            )),
+            (Some(dearer), Some(cheaper)) if cheaper < dearer => answers.push((
+                format!("the paid credential of the cheaper {other} sent to {route}"),
+                send_credential(ctx, route, &their_payment.credential).await,
+            )),
+            _ if !their_services.is_empty()
+                && their_services.iter().all(|s| !my_services.contains(s)) =>
+            {
+                answers.push((
+                    format!(
+                        "the paid token of {other} (services {})",
+                        their_services.join(",")
+                    ),
+                    send_credential(ctx, route, &their_payment.credential).await,
+                ));
+            }
+            _ => {}
         }
     }
     // The route's own paid token, narrowed to a service that does not exist.
-    if !my_services.is_empty() {
-        let mut narrowed = mine.clone();
+    if let Some(mine) = mine.filter(|_| !my_services.is_empty()) {
+        let mut narrowed = mine;
         narrowed.add_first_party_caveat("services=paycheck-other-service:0");
         let value = format_credential("L402", &narrowed.to_base64(), &payment.preimage_hex);
         answers.push((
@@ -364,39 +397,43 @@ async fn other_service(ctx: &Ctx) -> Outcome {
     }
     if answers.is_empty() {
         return Outcome::not_exercised(
-            "the token names no service (no services= caveat), and no second paid route names another",
+            "the token names no service (no services= caveat), and there is no second paid route at another price or service",
         );
     }
     all_refused(&answers)
 }
 
-async fn control_characters(ctx: &Ctx) -> Outcome {
+/// Sends each variant of a paid credential, each with a payment of its own (so that a
+/// single-use server judges every variant on its own), and grades the refusals with
+/// `grade`; then the last payment, unaltered, must be accepted: the refusals were about
+/// the variants, not the payments.
+async fn variants_refused(
+    ctx: &Ctx,
+    variants: &[(&str, fn(&str, &str) -> String)],
+    grade: fn(&[(String, crate::target::Exchange)]) -> Outcome,
+) -> Outcome {
     let route = paid(ctx);
-    let (_, payment) = match paid_credential(ctx, route).await {
-        Ok(v) => v,
-        Err(o) => return o,
-    };
-    let (t, p) = (payment.token.as_str(), payment.preimage_hex.as_str());
-    let (th, tt) = t.split_at(t.len() / 2);
-    let (ph, pt) = p.split_at(p.len() / 2);
-    let variants = [
-        ("a tab inside the token", format!("L402 {th}\t{tt}:{p}")),
-        ("a tab inside the preimage", format!("L402 {t}:{ph}\t{pt}")),
-        ("an extra colon", format!("L402 {t}::{p}")),
-        ("a colon inside the token", format!("L402 {th}:{tt}:{p}")),
-    ];
     let mut answers = Vec::new();
-    for (what, value) in variants {
+    let mut last = None;
+    for (what, make) in variants {
+        let (_, payment) = match paid_credential(ctx, route).await {
+            Ok(v) => v,
+            Err(o) => return o,
+        };
+        let value = make(&payment.token, &payment.preimage_hex);
         answers.push((
             format!("the paid credential with {what}"),
             send_credential(ctx, route, &value).await,
         ));
+        last = Some(payment);
     }
-    let graded = all_refused(&answers);
+    let graded = grade(&answers);
     if graded.status == crate::catalogue::Status::Fail {
         return graded;
     }
-    // The credential itself is good: the refusals were about the characters.
+    let Some(payment) = last else {
+        return graded;
+    };
     let control = send_credential(ctx, route, &payment.credential).await;
     if !control.is_success() {
         return Outcome::not_exercised(format!(
@@ -406,4 +443,44 @@ async fn control_characters(ctx: &Ctx) -> Outcome {
         .with(&control);
     }
     graded
+}
+
+fn halves(text: &str) -> (&str, &str) {
+    text.split_at(text.len() / 2)
+}
+
+async fn control_characters(ctx: &Ctx) -> Outcome {
+    let variants: [(&str, fn(&str, &str) -> String); 2] = [
+        ("a tab inside the token", |t, p| {
+            let (a, b) = halves(t);
+            format!("L402 {a}\t{b}:{p}")
+        }),
+        ("a tab inside the preimage", |t, p| {
+            let (a, b) = halves(p);
+            format!("L402 {t}:{a}\t{b}")
+        }),
+    ];
+    variants_refused(ctx, &variants, all_refused).await
+}
+
+/// Every answer a refusal (any 4xx, a 402 with a challenge as the older text asks or a
+/// 401): pass; served: fail (a SHOULD); 5xx or no answer: fail.
+fn refused_somehow(answers: &[(String, crate::target::Exchange)]) -> Outcome {
+    for (what, ex) in answers {
+        if ex.error.is_some() || ex.is_success() || ex.status >= 500 {
+            return Outcome::fail(format!("{what} refused"), ex.describe()).with(ex);
+        }
+    }
+    Outcome::pass(format!("{} refused", answers.len()))
+}
+
+async fn extra_colons(ctx: &Ctx) -> Outcome {
+    let variants: [(&str, fn(&str, &str) -> String); 2] = [
+        ("a doubled colon", |t, p| format!("L402 {t}::{p}")),
+        ("a colon inside the token", |t, p| {
+            let (a, b) = halves(t);
+            format!("L402 {a}:{b}:{p}")
+        }),
+    ];
+    variants_refused(ctx, &variants, refused_somehow).await
 }

@@ -105,7 +105,7 @@ impl L402Fault {
             NoPreimageCheck | ChallengeOnInvalid => &["credential/bad-preimage"],
             NoSignatureCheck => &["credential/self-minted", "credential/tampered-token"],
             IgnoreCaveats => &["credential/expired-caveat", "credential/other-service"],
-            LenientCredentials => &["credential/control-characters"],
+            LenientCredentials => &["credential/control-characters", "credential/extra-colons"],
             Malformed500 => &["hygiene/no-internals"],
             ConsumeCredentials => &["replay/reusable"],
             NoReplayStore => &["replay/sequential"],
