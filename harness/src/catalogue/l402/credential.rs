@@ -403,13 +403,17 @@ async fn other_service(ctx: &Ctx) -> Outcome {
     all_refused(&answers)
 }
 
+/// A variant of a paid credential: what it is, and how it is written from the token and
+/// the preimage.
+type Variant = (&'static str, fn(&str, &str) -> String);
+
 /// Sends each variant of a paid credential, each with a payment of its own (so that a
 /// single-use server judges every variant on its own), and grades the refusals with
 /// `grade`; then the last payment, unaltered, must be accepted: the refusals were about
 /// the variants, not the payments.
 async fn variants_refused(
     ctx: &Ctx,
-    variants: &[(&str, fn(&str, &str) -> String)],
+    variants: &[Variant],
     grade: fn(&[(String, crate::target::Exchange)]) -> Outcome,
 ) -> Outcome {
     let route = paid(ctx);
@@ -450,7 +454,7 @@ fn halves(text: &str) -> (&str, &str) {
 }
 
 async fn control_characters(ctx: &Ctx) -> Outcome {
-    let variants: [(&str, fn(&str, &str) -> String); 2] = [
+    let variants: [Variant; 2] = [
         ("a tab inside the token", |t, p| {
             let (a, b) = halves(t);
             format!("L402 {a}\t{b}:{p}")
@@ -475,7 +479,7 @@ fn refused_somehow(answers: &[(String, crate::target::Exchange)]) -> Outcome {
 }
 
 async fn extra_colons(ctx: &Ctx) -> Outcome {
-    let variants: [(&str, fn(&str, &str) -> String); 2] = [
+    let variants: [Variant; 2] = [
         ("a doubled colon", |t, p| format!("L402 {t}::{p}")),
         ("a colon inside the token", |t, p| {
             let (a, b) = halves(t);
