@@ -13,6 +13,20 @@ test:
 conformance suite="x402-v2":
     cargo run --release -- run --suite {{suite}}
 
+# A load profile against the embedded stack (exit 1 when a threshold is missed).
+load profile="scenarios/load/smoke.toml":
+    cargo run --release -- load {{profile}}
+
+# Record or check the snapshots of the embedded servers.
+snapshots action="check":
+    cargo run --release -- snapshot {{action}}
+
+# paycheck against the reference SDKs: x402 from npm, L402 (l402-kit) from PyPI.
+interop:
+    cargo build --release
+    bash interop/run.sh target/release/paycheck
+    bash interop/l402kit/run.sh target/release/paycheck
+
 # Criterion benchmarks of signing, verification, codecs and schemas, pinned to one core.
 bench:
     taskset -c 0 cargo bench --bench crypto

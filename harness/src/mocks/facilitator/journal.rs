@@ -225,3 +225,49 @@ impl Journal {
         *self.lock() = Entries::default();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn settled(nonce: &str) -> JournalEntry {
+        JournalEntry {
+            seq: 0,
+            at_ms: 0,
+            endpoint: Endpoint::Settle,
+            dialect: Some(Dialect::X402V2),
+            request: json!({"body": "big"}),
+            status: 200,
+            verdict: Verdict::Settled {
+                transaction: "0x1".into(),
+            },
+            payer: None,
+            nonce: Some(nonce.into()),
+            deviations: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_bounded_journal_keeps_the_latest_entries_but_counts_every_settlement() {
+        let j = Journal::bounded(Some(2));
+        for n in ["0xa", "0xb", "0xc", "0xA"] {
+            j.record(settled(n));
+        }
+        assert_eq!(j.len(), 4);
+        let kept = j.entries();
+        assert_eq!(kept.len(), 2);
+        assert_eq!((kept[0].seq, kept[1].seq), (2, 3));
+        assert!(kept.iter().all(|e| e.request.is_null()), "bodies dropped");
+        assert_eq!(
+            j.settlements_of("0xa"),
+            2,
+            "counted past the bound, any case"
+        );
+        assert_eq!(j.settlements(), 4);
+        assert_eq!(j.since(3).len(), 1);
+        let all = Journal::default();
+        all.record(settled("0xd"));
+        assert_eq!(all.entries()[0].request, json!({"body": "big"}));
+    }
+}
