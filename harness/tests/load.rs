@@ -367,10 +367,15 @@ unpaid = 1
 #[test]
 fn every_shipped_profile_matches_the_profile_schema() {
     let validator = schema("load-profile.schema.json");
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scenarios/load");
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scenarios/load");
+    let mut files = Vec::new();
+    for dir in [root.clone(), root.join("bench")] {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            files.push(entry.unwrap().path());
+        }
+    }
     let mut seen = 0;
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
+    for path in files {
         if path.extension().is_none_or(|e| e != "toml") {
             continue;
         }
@@ -386,4 +391,35 @@ fn every_shipped_profile_matches_the_profile_schema() {
         seen += 1;
     }
     assert!(seen > 0);
+}
+
+#[test]
+fn the_profiles_mock_faults_apply_during_the_run() {
+    let d = dir("faults");
+    let text = r#"
+name = "faults"
+[[phase]]
+rate = 20
+duration = "1s"
+[mix]
+paid = 1
+[mocks]
+facilitator_faults = ["settle=status:503"]
+[thresholds]
+"errors.rate" = "< 1%"
+"#;
+    let out = load(&profile(&d, text), &d, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let r = report(&d);
+    let paid = &r["transactions"]["paid"];
+    assert_eq!(paid["errors"], paid["requests"], "{paid}");
+    assert!(
+        paid["violations"]["server-error"].as_u64().unwrap() > 0,
+        "{paid}"
+    );
+    // And a profile that sets faults for a mock the server does not use says so.
+    let l402 = text.replace("name = \"faults\"", "name = \"faults\"\nsuite = \"l402\"");
+    let out = load(&profile(&d, &l402), &d, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("lightning_faults"));
 }

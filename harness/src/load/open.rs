@@ -3,28 +3,32 @@
 //! flight; an arrival that finds none free is dropped and counted, as k6 does. Latency is
 //! measured from the intended time (corrected) and from the actual send (uncorrected).
 //!
-//! The dispatcher sleeps until the next arrival is due and then sends every arrival that
-//! is due (tokio's timer ticks in milliseconds, so at high rates a tick sends several);
-//! the lateness of each send is measured, not hidden.
+//! `max_in_flight` workers, tokio tasks, each own one HTTP/1.1 connection (opened when
+//! first needed, reopened after a failure). The dispatcher is a thread of its own: it
+//! sleeps (nanosleep, not tokio's millisecond timer) until each arrival is due and hands it
+//! to the worker idle longest. When none is idle it waits on a condition variable for one,
+//! and drops every arrival that came due meanwhile. How late each request is sent after
+//! its intended time is measured, not hidden.
 
 use super::Stop;
 use super::metrics::{Metrics, Sample, Violation};
 use super::mix::Mixer;
+use super::profile::Txn;
 use super::schedule::Schedule;
-use super::txn::{Plan, Skip};
+use super::txn::{Plan, Planned, Skip};
 use axum::body::Bytes;
+use axum::http::{HeaderValue, Request, header};
 use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
-use std::sync::Arc;
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::Semaphore;
+use tokio::sync::mpsc;
 
 /// How an open-model run is bounded.
 #[derive(Debug, Clone, Copy)]
 pub struct Bounds {
-    /// Requests in flight at most.
+    /// Requests in flight at most (and connections at most).
     pub max_in_flight: usize,
     /// Requests sent at most.
     pub max_requests: u64,
@@ -34,8 +38,11 @@ pub struct Bounds {
     pub drain: Duration,
 }
 
+/// The dispatcher sleeps at most this long at a time, so that a stop is seen promptly.
+const NAP: Duration = Duration::from_millis(50);
+
 /// What one phase of an open-model run did.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct PhaseCount {
     /// Arrivals scheduled.
     pub scheduled: u64,
@@ -45,37 +52,94 @@ pub struct PhaseCount {
     pub dropped: u64,
     /// Arrivals not sent because the pool of payments ran out.
     pub skipped: u64,
+    /// When the first and the last of its arrivals were actually sent.
+    pub sent_span: Option<(Instant, Instant)>,
 }
 
-/// An HTTP/1.1 client with a keep-alive pool as large as the in-flight cap.
-pub fn client(max_in_flight: usize) -> Client<HttpConnector, Full<Bytes>> {
-    let mut connector = HttpConnector::new();
-    connector.set_nodelay(true);
-    Client::builder(TokioExecutor::new())
-        .pool_max_idle_per_host(max_in_flight)
-        .build(connector)
-}
-
-/// Sends one planned request and judges its answer; returns the sample.
-async fn send(
-    http: &Client<HttpConnector, Full<Bytes>>,
-    plan: &Plan,
-    planned: super::txn::Planned,
-    intended: Instant,
-    timeout: Duration,
-) -> (Sample, bool) {
-    let mut request = hyper::Request::builder()
-        .method(planned.method.clone())
-        .uri(format!("{}{}", plan.base_url, planned.path));
-    if let Some(h) = request.headers_mut() {
-        *h = planned.headers.clone();
+impl PhaseCount {
+    /// Arrivals per second as actually sent: `(sent − 1)` over the time from the first send
+    /// to the last. On time it is the target rate; a generator that falls behind stretches
+    /// the span and shows a lower rate.
+    pub fn achieved_rate(&self) -> f64 {
+        match self.sent_span {
+            Some((first, last)) if self.sent > 1 && last > first => {
+                (self.sent - 1) as f64 / last.duration_since(first).as_secs_f64()
+            }
+            _ => 0.0,
+        }
     }
-    let request = request
-        .body(Full::new(planned.body.clone()))
+}
+
+/// One arrival handed to a worker.
+struct Arrival {
+    planned: Planned,
+    intended: Instant,
+}
+
+/// What every worker shares.
+struct Shared {
+    plan: Arc<Plan>,
+    metrics: Arc<Metrics>,
+    served: Arc<Mutex<Vec<String>>>,
+    /// Idle workers, the longest idle first.
+    idle: Mutex<std::collections::VecDeque<usize>>,
+    /// Signalled each time a worker becomes idle.
+    freed: std::sync::Condvar,
+    /// `host:port` of the server, for connecting and for the Host header.
+    authority: String,
+    host: HeaderValue,
+    timeout: Duration,
+}
+
+/// A worker's connection: opened when first needed, dropped after a failure.
+struct Connection {
+    sender: Option<SendRequest<Full<Bytes>>>,
+}
+
+impl Connection {
+    async fn ready(&mut self, authority: &str) -> Result<&mut SendRequest<Full<Bytes>>, String> {
+        if self.sender.as_ref().is_none_or(|s| s.is_closed()) {
+            let stream = tokio::net::TcpStream::connect(authority)
+                .await
+                .map_err(|e| format!("connect: {e}"))?;
+            let _ = stream.set_nodelay(true);
+            let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                .await
+                .map_err(|e| format!("handshake: {e}"))?;
+            tokio::spawn(async move {
+                let _ = conn.await;
+            });
+            self.sender = Some(sender);
+        }
+        let sender = self.sender.as_mut().expect("just opened");
+        sender
+            .ready()
+            .await
+            .map_err(|e| format!("connection: {e}"))?;
+        Ok(sender)
+    }
+}
+
+/// Sends one arrival on the worker's connection and judges the answer.
+async fn send(shared: &Shared, conn: &mut Connection, arrival: Arrival) -> (Sample, bool) {
+    let Arrival { planned, intended } = arrival;
+    let txn: Txn = planned.txn;
+    let mut request = Request::builder()
+        .method(planned.method)
+        .uri(planned.path.as_str())
+        .body(Full::new(planned.body))
         .expect("a well-formed request");
+    *request.headers_mut() = planned.headers;
+    request
+        .headers_mut()
+        .insert(header::HOST, shared.host.clone());
     let sent = Instant::now();
-    let answer = tokio::time::timeout(timeout, async {
-        let response = http.request(request).await.map_err(|e| e.to_string())?;
+    let answer = tokio::time::timeout(shared.timeout, async {
+        let sender = conn.ready(&shared.authority).await?;
+        let response = sender
+            .send_request(request)
+            .await
+            .map_err(|e| e.to_string())?;
         let (parts, body) = response.into_parts();
         let bytes = body
             .collect()
@@ -86,31 +150,36 @@ async fn send(
     })
     .await;
     let done = Instant::now();
-    let (status, violation, served) = match answer {
+    let failure = |kind: &str, message: String| {
+        Some(Violation {
+            kind: kind.into(),
+            message,
+        })
+    };
+    let (status, violation) = match answer {
         Ok(Ok((parts, body))) => {
             let status = parts.status.as_u16();
-            let v = plan.judge(planned.txn, status, &parts.headers, &body);
-            (Some(status), v, (200..300).contains(&status))
+            (
+                Some(status),
+                shared.plan.judge(txn, status, &parts.headers, &body),
+            )
         }
-        Ok(Err(e)) => (
-            None,
-            Some(Violation {
-                kind: "no-answer".into(),
-                message: e,
-            }),
-            false,
-        ),
-        Err(_) => (
-            None,
-            Some(Violation {
-                kind: "timeout".into(),
-                message: format!("no answer within {} ms", timeout.as_millis()),
-            }),
-            false,
-        ),
+        Ok(Err(e)) => {
+            conn.sender = None;
+            (None, failure("no-answer", e))
+        }
+        Err(_) => {
+            conn.sender = None;
+            let ms = shared.timeout.as_millis();
+            (
+                None,
+                failure("timeout", format!("no answer within {ms} ms")),
+            )
+        }
     };
+    let served = status.is_some_and(|s| (200..300).contains(&s)) && violation.is_none();
     let sample = Sample {
-        txn: planned.txn,
+        txn,
         intended,
         sent,
         done,
@@ -120,6 +189,41 @@ async fn send(
     (sample, served)
 }
 
+/// A worker: takes arrivals one at a time until the dispatcher hangs up.
+async fn worker(id: usize, shared: Arc<Shared>, mut rx: mpsc::Receiver<Box<Arrival>>) {
+    let mut conn = Connection { sender: None };
+    while let Some(arrival) = rx.recv().await {
+        let ticket = arrival.planned.ticket.clone();
+        // Boxed: an idle worker then holds only its connection, not the state of a request
+        // in progress (10k idle workers cost a few MB, not 150).
+        let (sample, ok) = Box::pin(send(&shared, &mut conn, *arrival)).await;
+        shared.metrics.record(sample);
+        if ok && let Some(t) = ticket {
+            shared
+                .served
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(t);
+        }
+        shared
+            .idle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push_back(id);
+        shared.freed.notify_one();
+    }
+}
+
+/// `host:port` of a base URL (`http://127.0.0.1:8080` → `127.0.0.1:8080`).
+fn authority(base_url: &str) -> String {
+    base_url
+        .split("://")
+        .nth(1)
+        .unwrap_or(base_url)
+        .trim_end_matches('/')
+        .to_string()
+}
+
 /// Runs the schedule. Served paid payments' ids go to `served`.
 pub async fn run(
     plan: Arc<Plan>,
@@ -127,36 +231,121 @@ pub async fn run(
     mixer: &Mixer,
     bounds: Bounds,
     metrics: Arc<Metrics>,
-    served: Arc<std::sync::Mutex<Vec<String>>>,
+    served: Arc<Mutex<Vec<String>>>,
     stop: Stop,
 ) -> Vec<PhaseCount> {
-    let http = client(bounds.max_in_flight);
-    let permits = Arc::new(Semaphore::new(bounds.max_in_flight));
+    let authority = authority(&plan.base_url);
+    let shared = Arc::new(Shared {
+        host: HeaderValue::from_str(&authority).expect("an authority is header text"),
+        authority,
+        plan: plan.clone(),
+        metrics: metrics.clone(),
+        served,
+        idle: Mutex::new((0..bounds.max_in_flight).collect()),
+        freed: std::sync::Condvar::new(),
+        timeout: bounds.timeout,
+    });
+    let mut senders = Vec::with_capacity(bounds.max_in_flight);
+    let mut workers = tokio::task::JoinSet::new();
+    for id in 0..bounds.max_in_flight {
+        let (tx, rx) = mpsc::channel(1);
+        senders.push(tx);
+        workers.spawn(worker(id, shared.clone(), rx));
+    }
+    let dispatch = {
+        let (shared, plan, schedule, mixer, metrics, stop) = (
+            shared.clone(),
+            plan.clone(),
+            schedule.clone(),
+            mixer.clone(),
+            metrics.clone(),
+            stop.clone(),
+        );
+        tokio::task::spawn_blocking(move || {
+            dispatch(
+                &shared, &plan, &schedule, &mixer, bounds, &metrics, &stop, senders,
+            )
+        })
+    };
+    let counts = dispatch.await.expect("the dispatcher does not panic");
+    // The dispatcher hung up: each worker finishes the request it has, then ends.
+    let drained = tokio::time::timeout(bounds.drain, async {
+        while workers.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        workers.abort_all();
+    }
+    counts
+}
+
+/// Sleeps until `at` in naps, unless told to stop; false when stopped.
+fn sleep_until(at: Instant, stop: &Stop) -> bool {
+    loop {
+        if stop.is_stopped() {
+            return false;
+        }
+        let now = Instant::now();
+        if at <= now {
+            return true;
+        }
+        std::thread::sleep((at - now).min(NAP));
+    }
+}
+
+/// The dispatcher thread: the timetable, arrival by arrival.
+#[allow(clippy::too_many_arguments)]
+fn dispatch(
+    shared: &Shared,
+    plan: &Plan,
+    schedule: &Schedule,
+    mixer: &Mixer,
+    bounds: Bounds,
+    metrics: &Metrics,
+    stop: &Stop,
+    senders: Vec<mpsc::Sender<Box<Arrival>>>,
+) -> Vec<PhaseCount> {
     let mut counts = vec![PhaseCount::default(); schedule.slots.len()];
     for (i, slot) in schedule.slots.iter().enumerate() {
         counts[i].scheduled = slot.arrivals();
     }
     let start = metrics.started();
-    let mut tasks = tokio::task::JoinSet::new();
-    for (n, (phase, offset)) in schedule.arrivals().enumerate() {
-        if stop.is_stopped() {
+    let lock = || shared.idle.lock().unwrap_or_else(|e| e.into_inner());
+    let mut arrivals = schedule.arrivals().enumerate().peekable();
+    while let Some((n, (phase, offset))) = arrivals.next() {
+        let intended = start + offset;
+        if !sleep_until(intended, stop) {
             break;
         }
-        let intended = start + offset;
-        if intended > Instant::now() {
-            tokio::select! {
-                _ = tokio::time::sleep_until(intended.into()) => {}
-                _ = stop.wait() => break,
-            }
-        }
-        let Ok(permit) = permits.clone().try_acquire_owned() else {
+        let Some(id) = lock().pop_front() else {
+            // Every slot is taken: this arrival is dropped, and so is every arrival that
+            // comes due before a worker is free again.
             metrics.drop_arrival();
             counts[phase].dropped += 1;
+            let mut idle = lock();
+            while idle.is_empty() && !stop.is_stopped() {
+                idle = shared
+                    .freed
+                    .wait_timeout(idle, NAP)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
+            }
+            drop(idle);
+            let now = Instant::now();
+            while let Some(&(_, (p, off))) = arrivals.peek() {
+                if start + off >= now {
+                    break;
+                }
+                arrivals.next();
+                metrics.drop_arrival();
+                counts[p].dropped += 1;
+            }
             continue;
         };
         let planned = match plan.request(mixer.pick(n as u64)) {
             Ok(p) => p,
             Err(Skip::PoolExhausted) => {
+                lock().push_front(id);
                 metrics.pool_ran_out();
                 counts[phase].skipped += 1;
                 continue;
@@ -169,27 +358,25 @@ pub async fn run(
             ));
             break;
         }
-        counts[phase].sent += 1;
-        let (http, plan, metrics, served) =
-            (http.clone(), plan.clone(), metrics.clone(), served.clone());
-        tasks.spawn(async move {
-            let ticket = planned.ticket.clone();
-            let (sample, ok) = send(&http, &plan, planned, intended, bounds.timeout).await;
-            metrics.record(sample);
-            if ok && let Some(t) = ticket {
-                served.lock().unwrap_or_else(|e| e.into_inner()).push(t);
-            }
-            drop(permit);
-        });
-        // Reap finished tasks now and then, so the set does not grow with the run.
-        while tasks.try_join_next().is_some() {}
-    }
-    let drained = tokio::time::timeout(bounds.drain, async {
-        while tasks.join_next().await.is_some() {}
-    })
-    .await;
-    if drained.is_err() {
-        tasks.abort_all();
+        let now = Instant::now();
+        let c = &mut counts[phase];
+        c.sent += 1;
+        let span = c.sent_span.get_or_insert((now, now));
+        span.1 = now;
+        // The worker is idle: its one-place channel is empty. Boxed, because a channel
+        // allocates a block of 32 slots up front: 32 pointers, not 32 arrivals.
+        let _ = senders[id].try_send(Box::new(Arrival { planned, intended }));
     }
     counts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_authority_is_host_and_port() {
+        assert_eq!(authority("http://127.0.0.1:8080/"), "127.0.0.1:8080");
+        assert_eq!(authority("http://[::1]:80"), "[::1]:80");
+    }
 }

@@ -125,7 +125,8 @@ pub struct PhaseReport {
     pub sent: u64,
     /// Open model: arrivals dropped.
     pub dropped: u64,
-    /// Open model: sent arrivals per second of the phase.
+    /// Open model: arrivals per second as actually sent, `(sent − 1)` over the time from
+    /// the first send to the last (the target rate when on time).
     pub achieved_rate: f64,
 }
 
@@ -253,7 +254,7 @@ pub fn phases(profile: &Profile, counts: &[PhaseCount]) -> Vec<PhaseReport> {
                 scheduled: c.scheduled,
                 sent: c.sent,
                 dropped: c.dropped,
-                achieved_rate: c.sent as f64 / p.duration.as_secs_f64(),
+                achieved_rate: c.achieved_rate(),
             }
         })
         .collect()
