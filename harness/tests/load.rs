@@ -1,6 +1,7 @@
 //! `paycheck load` and `paycheck merge` through the binary: a short run passes and its
 //! load.json matches the schema; an impossible threshold exits 1; abort-on-fail stops a
-//! run early; profile mistakes exit 2 at their line; the closed model runs on goose; L402
+//! run early; profile mistakes exit 2 at their line; the closed model runs on goose or on
+//! paycheck's own users, and stops when its payments run out; L402
 //! pays from a pool of preimages; three shards merge exactly; Ctrl-C writes an incomplete
 //! report. No test asserts a time: thresholds here are about errors or are impossible.
 
@@ -172,6 +173,73 @@ replay = 1
     assert!(r["metrics"]["requests"].as_u64().unwrap() > 0);
     let html = std::fs::read_to_string(d.join("goose-report.html")).unwrap();
     assert!(html.contains("<html"), "goose wrote its HTML report");
+}
+
+#[test]
+fn the_closed_model_runs_on_paycheck_users_when_asked() {
+    let d = dir("closed-paycheck");
+    let text = r#"
+name = "closed-paycheck"
+model = "closed"
+engine = "paycheck"
+[[phase]]
+users = 4
+hatch_rate = 8
+duration = "1s"
+[[phase]]
+users = 2
+duration = "500ms"
+[mix]
+unpaid = 2
+paid = 1
+replay = 1
+[thresholds]
+"errors.rate" = "< 1%"
+"#;
+    let out = load(&profile(&d, text), &d, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let r = report(&d);
+    let errors: Vec<_> = schema("load.schema.json")
+        .iter_errors(&r)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(
+        (r["model"].as_str(), r["engine"].as_str()),
+        (Some("closed"), Some("paycheck"))
+    );
+    for txn in ["unpaid", "paid", "replay"] {
+        assert!(
+            r["transactions"][txn]["requests"].as_u64().unwrap() > 0,
+            "{txn}"
+        );
+    }
+    let checks = r["checks"].as_array().unwrap();
+    assert!(
+        checks.iter().all(|c| c["status"] == "pass"),
+        "every 402 check ran and held: {checks:?}"
+    );
+    assert!(!d.join("goose-report.html").exists(), "goose did not run");
+}
+
+#[test]
+fn a_closed_run_whose_payments_run_out_stops_and_says_so() {
+    for engine in ["goose", "paycheck"] {
+        let d = dir(&format!("pool-{engine}"));
+        let text = format!(
+            "name = \"spent\"\nmodel = \"closed\"\nengine = \"{engine}\"\n\
+             [[phase]]\nusers = 2\nduration = \"30s\"\n[mix]\npaid = 1\n[limits]\npool = 5\n"
+        );
+        let out = load(&profile(&d, &text), &d, &[]);
+        assert_eq!(out.status.code(), Some(1), "{engine}: {}", show(&out));
+        let r = report(&d);
+        let why = r["stopped"].as_str().unwrap_or_default();
+        assert!(
+            why.contains("ran out") && why.contains("pool"),
+            "{engine}: {why}"
+        );
+        assert_eq!(r["transactions"]["paid"]["requests"], 5, "{engine}");
+    }
 }
 
 #[test]
@@ -362,6 +430,16 @@ unpaid = 1
     let (code, r) = interrupted("ctrlc-closed", text);
     assert_eq!(code, Some(1));
     assert_eq!(r["incomplete"], true);
+    let lean = text.replace(
+        "model = \"closed\"",
+        "model = \"closed\"\nengine = \"paycheck\"",
+    );
+    let (code, r) = interrupted("ctrlc-users", &lean);
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        (r["incomplete"].as_bool(), r["engine"].as_str()),
+        (Some(true), Some("paycheck"))
+    );
 }
 
 #[test]

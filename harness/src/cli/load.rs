@@ -5,7 +5,7 @@ use super::args::{LoadArgs, MergeArgs};
 use super::wiring::{Mocks, SpawnSettings, check_loopback, ensure_reachable, spawn_server};
 use super::{Exit, listen_for_stop};
 use crate::catalogue::Ctx;
-use crate::load::profile::{Model, Profile};
+use crate::load::profile::{Engine, Model, Profile};
 use crate::load::report::{LoadReport, render_markdown};
 use crate::load::{self, Options, Stop, merge::merge as merge_reports};
 use crate::payer::keys::KEY_ENV_VAR;
@@ -107,9 +107,10 @@ pub(super) async fn load(args: LoadArgs) -> Exit {
         "load: {} ({}, {} model, {:.0} s) against {} ({kind})",
         profile.name,
         profile.suite,
-        match profile.model {
-            Model::Open => "open",
-            Model::Closed => "closed",
+        match (profile.model, profile.engine) {
+            (Model::Open, _) => "open",
+            (Model::Closed, Engine::Goose) => "closed (goose)",
+            (Model::Closed, Engine::Paycheck) => "closed (paycheck)",
         },
         profile.duration().as_secs_f64(),
         ctx.target.base_url

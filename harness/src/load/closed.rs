@@ -71,7 +71,11 @@ async fn transaction(user: &mut GooseUser, txn: Txn, shared: &Shared) -> Transac
     let planned = match shared.plan.request(txn) {
         Ok(p) => p,
         Err(Skip::PoolExhausted) => {
+            // A user would otherwise spin through the rest of the run without sending.
             shared.metrics.pool_ran_out();
+            let reason = super::users::pool_spent(&shared.plan);
+            shared.stop.stop(reason.clone());
+            trigger_killswitch(&reason);
             return Ok(());
         }
     };

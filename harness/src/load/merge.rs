@@ -59,7 +59,11 @@ pub fn merge(reports: &[LoadReport]) -> Result<LoadReport, MergeError> {
                 r.version
             )));
         }
-        if r.profile != first.profile || r.suite != first.suite || r.model != first.model {
+        if r.profile != first.profile
+            || r.suite != first.suite
+            || r.model != first.model
+            || r.engine != first.engine
+        {
             return Err(MergeError(format!(
                 "the reports are of different runs: profile '{}' ({}) and '{}' ({})",
                 first.profile, first.suite, r.profile, r.suite

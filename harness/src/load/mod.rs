@@ -1,11 +1,14 @@
 //! Load runs: a profile's phases against one server, in an open model (paycheck's own
-//! arrival-rate executor, [`open`]) or a closed one (goose, [`closed`]), with payments
+//! arrival-rate executor, [`open`]) or a closed one (goose, [`closed`], or paycheck's own
+//! lean users, [`users`]), with payments
 //! made beforehand ([`pool`]), every answer judged ([`txn`]), latency in HDR histograms
 //! ([`metrics`]), thresholds ([`thresholds`]) that can stop a run early, and 402
 //! correctness checked under load against the mocks' journals. Results go to `load.json`
 //! (merged exactly across shards by [`merge`]) and `load.md` ([`report`]).
 
 pub mod closed;
+mod conn;
+mod http1;
 pub mod merge;
 pub mod metrics;
 mod mix;
@@ -17,10 +20,11 @@ pub mod report;
 pub mod schedule;
 pub mod thresholds;
 pub mod txn;
+pub mod users;
 
 use crate::catalogue::{Ctx, Status};
 use metrics::{Measurements, Metrics};
-use profile::{Model, Profile, Txn};
+use profile::{Engine, Model, Profile, Txn};
 use report::{LoadCheck, LoadReport};
 use schedule::Schedule;
 use std::path::PathBuf;
@@ -32,8 +36,11 @@ use txn::Plan;
 /// Replays sent before a run, to be replayed during it.
 const REPLAY_SEEDS: usize = 16;
 /// A closed-model pool is sized for each user to send this many requests a second (a
-/// generous guess on loopback); the profile's `limits.pool` overrides it.
+/// generous guess on loopback) ...
 const CLOSED_RATE_PER_USER: f64 = 200.0;
+/// ... and for all of them together at most this many (above what one machine's paid path
+/// serves); the profile's `limits.pool` overrides both.
+const CLOSED_RATE_CEILING: f64 = 20_000.0;
 
 /// A run's stop signal: the end of the schedule, a missed threshold, the request bound or
 /// Ctrl-C. The first reason given is kept.
@@ -126,15 +133,18 @@ fn pool_size(profile: &Profile) -> usize {
         (Some(n), _) => n,
         (None, Model::Open) => (profile.scheduled_arrivals() * share * 1.02).ceil() as usize + 16,
         (None, Model::Closed) => {
-            let user_seconds: f64 = profile
+            let requests: f64 = profile
                 .phases
                 .iter()
                 .filter_map(|p| {
-                    p.users
-                        .map(|(u, _)| f64::from(u) * p.duration.as_secs_f64())
+                    p.users.map(|(u, hatch)| {
+                        let rate = (f64::from(u) * CLOSED_RATE_PER_USER).min(CLOSED_RATE_CEILING);
+                        // The ramp to this phase's users runs before its duration.
+                        rate * (p.duration.as_secs_f64() + f64::from(u) / hatch)
+                    })
                 })
                 .sum();
-            (user_seconds * CLOSED_RATE_PER_USER * share).ceil() as usize + 16
+            (requests * share).ceil() as usize + 16
         }
     };
     estimate.min(profile.max_requests as usize)
@@ -219,6 +229,17 @@ pub async fn run(
                 stop.clone(),
             )
             .await
+        }
+        Model::Closed if profile.engine == Engine::Paycheck => {
+            users::run(
+                plan.clone(),
+                profile,
+                metrics.clone(),
+                served.clone(),
+                stop.clone(),
+            )
+            .await;
+            Vec::new()
         }
         Model::Closed => {
             let goose_report = options.report_dir.join("goose-report.html");

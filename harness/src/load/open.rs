@@ -1,26 +1,21 @@
-//! The open model: an arrival-rate executor on tokio and hyper. Each arrival is sent at its
+//! The open model: an arrival-rate executor on tokio. Each arrival is sent at its
 //! intended time whatever earlier answers do. At most `max_in_flight` requests are in
 //! flight; an arrival that finds none free is dropped and counted, as k6 does. Latency is
 //! measured from the intended time (corrected) and from the actual send (uncorrected).
 //!
-//! `max_in_flight` workers, tokio tasks, each own one HTTP/1.1 connection (opened when
-//! first needed, reopened after a failure). The dispatcher is a thread of its own: it
+//! `max_in_flight` workers, tokio tasks, each own one HTTP/1.1 connection
+//! ([`super::conn`]). The dispatcher is a thread of its own: it
 //! sleeps (nanosleep, not tokio's millisecond timer) until each arrival is due and hands it
 //! to the worker idle longest. When none is idle it waits on a condition variable for one,
 //! and drops every arrival that came due meanwhile. How late each request is sent after
 //! its intended time is measured, not hidden.
 
 use super::Stop;
-use super::metrics::{Metrics, Sample, Violation};
+use super::conn::{Arrival, Client, Connection};
+use super::metrics::Metrics;
 use super::mix::Mixer;
-use super::profile::Txn;
 use super::schedule::Schedule;
-use super::txn::{Plan, Planned, Skip};
-use axum::body::Bytes;
-use axum::http::{HeaderValue, Request, header};
-use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1::SendRequest;
-use hyper_util::rt::TokioIo;
+use super::txn::{Plan, Skip};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -70,141 +65,20 @@ impl PhaseCount {
     }
 }
 
-/// One arrival handed to a worker.
-struct Arrival {
-    planned: Planned,
-    intended: Instant,
-}
-
 /// What every worker shares.
 struct Shared {
-    plan: Arc<Plan>,
-    metrics: Arc<Metrics>,
-    served: Arc<Mutex<Vec<String>>>,
+    client: Client,
     /// Idle workers, the longest idle first.
     idle: Mutex<std::collections::VecDeque<usize>>,
     /// Signalled each time a worker becomes idle.
     freed: std::sync::Condvar,
-    /// `host:port` of the server, for connecting and for the Host header.
-    authority: String,
-    host: HeaderValue,
-    timeout: Duration,
-}
-
-/// A worker's connection: opened when first needed, dropped after a failure.
-struct Connection {
-    sender: Option<SendRequest<Full<Bytes>>>,
-}
-
-impl Connection {
-    async fn ready(&mut self, authority: &str) -> Result<&mut SendRequest<Full<Bytes>>, String> {
-        if self.sender.as_ref().is_none_or(|s| s.is_closed()) {
-            let stream = tokio::net::TcpStream::connect(authority)
-                .await
-                .map_err(|e| format!("connect: {e}"))?;
-            let _ = stream.set_nodelay(true);
-            let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-                .await
-                .map_err(|e| format!("handshake: {e}"))?;
-            tokio::spawn(async move {
-                let _ = conn.await;
-            });
-            self.sender = Some(sender);
-        }
-        let sender = self.sender.as_mut().expect("just opened");
-        sender
-            .ready()
-            .await
-            .map_err(|e| format!("connection: {e}"))?;
-        Ok(sender)
-    }
-}
-
-/// Sends one arrival on the worker's connection and judges the answer.
-async fn send(shared: &Shared, conn: &mut Connection, arrival: Arrival) -> (Sample, bool) {
-    let Arrival { planned, intended } = arrival;
-    let txn: Txn = planned.txn;
-    let mut request = Request::builder()
-        .method(planned.method)
-        .uri(planned.path.as_str())
-        .body(Full::new(planned.body))
-        .expect("a well-formed request");
-    *request.headers_mut() = planned.headers;
-    request
-        .headers_mut()
-        .insert(header::HOST, shared.host.clone());
-    let sent = Instant::now();
-    let answer = tokio::time::timeout(shared.timeout, async {
-        let sender = conn.ready(&shared.authority).await?;
-        let response = sender
-            .send_request(request)
-            .await
-            .map_err(|e| e.to_string())?;
-        let (parts, body) = response.into_parts();
-        let bytes = body
-            .collect()
-            .await
-            .map_err(|e| format!("body: {e}"))?
-            .to_bytes();
-        Ok::<_, String>((parts, bytes))
-    })
-    .await;
-    let done = Instant::now();
-    let failure = |kind: &str, message: String| {
-        Some(Violation {
-            kind: kind.into(),
-            message,
-        })
-    };
-    let (status, violation) = match answer {
-        Ok(Ok((parts, body))) => {
-            let status = parts.status.as_u16();
-            (
-                Some(status),
-                shared.plan.judge(txn, status, &parts.headers, &body),
-            )
-        }
-        Ok(Err(e)) => {
-            conn.sender = None;
-            (None, failure("no-answer", e))
-        }
-        Err(_) => {
-            conn.sender = None;
-            let ms = shared.timeout.as_millis();
-            (
-                None,
-                failure("timeout", format!("no answer within {ms} ms")),
-            )
-        }
-    };
-    let served = status.is_some_and(|s| (200..300).contains(&s)) && violation.is_none();
-    let sample = Sample {
-        txn,
-        intended,
-        sent,
-        done,
-        status,
-        violation,
-    };
-    (sample, served)
 }
 
 /// A worker: takes arrivals one at a time until the dispatcher hangs up.
 async fn worker(id: usize, shared: Arc<Shared>, mut rx: mpsc::Receiver<Box<Arrival>>) {
-    let mut conn = Connection { sender: None };
+    let mut conn = Connection::default();
     while let Some(arrival) = rx.recv().await {
-        let ticket = arrival.planned.ticket.clone();
-        // Boxed: an idle worker then holds only its connection, not the state of a request
-        // in progress (10k idle workers cost a few MB, not 150).
-        let (sample, ok) = Box::pin(send(&shared, &mut conn, *arrival)).await;
-        shared.metrics.record(sample);
-        if ok && let Some(t) = ticket {
-            shared
-                .served
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(t);
-        }
+        shared.client.send(&mut conn, *arrival).await;
         shared
             .idle
             .lock()
@@ -212,16 +86,6 @@ async fn worker(id: usize, shared: Arc<Shared>, mut rx: mpsc::Receiver<Box<Arriv
             .push_back(id);
         shared.freed.notify_one();
     }
-}
-
-/// `host:port` of a base URL (`http://127.0.0.1:8080` → `127.0.0.1:8080`).
-fn authority(base_url: &str) -> String {
-    base_url
-        .split("://")
-        .nth(1)
-        .unwrap_or(base_url)
-        .trim_end_matches('/')
-        .to_string()
 }
 
 /// Runs the schedule. Served paid payments' ids go to `served`.
@@ -234,16 +98,10 @@ pub async fn run(
     served: Arc<Mutex<Vec<String>>>,
     stop: Stop,
 ) -> Vec<PhaseCount> {
-    let authority = authority(&plan.base_url);
     let shared = Arc::new(Shared {
-        host: HeaderValue::from_str(&authority).expect("an authority is header text"),
-        authority,
-        plan: plan.clone(),
-        metrics: metrics.clone(),
-        served,
+        client: Client::new(plan.clone(), metrics.clone(), served, bounds.timeout),
         idle: Mutex::new((0..bounds.max_in_flight).collect()),
         freed: std::sync::Condvar::new(),
-        timeout: bounds.timeout,
     });
     let mut senders = Vec::with_capacity(bounds.max_in_flight);
     let mut workers = tokio::task::JoinSet::new();
@@ -368,15 +226,4 @@ fn dispatch(
         let _ = senders[id].try_send(Box::new(Arrival { planned, intended }));
     }
     counts
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_authority_is_host_and_port() {
-        assert_eq!(authority("http://127.0.0.1:8080/"), "127.0.0.1:8080");
-        assert_eq!(authority("http://[::1]:80"), "[::1]:80");
-    }
 }

@@ -6,7 +6,7 @@
 //! ```toml
 //! name = "smoke"
 //! suite = "x402-v2"                 # the protocol the server speaks
-//! model = "open"                    # or "closed" (goose)
+//! model = "open"                    # or "closed": users (goose, or engine = "paycheck")
 //!
 //! [[phase]]
 //! name = "ramp"
@@ -94,8 +94,20 @@ impl fmt::Display for Txn {
 pub enum Model {
     /// Requests arrive at a set rate, whatever the answers do (paycheck's own executor).
     Open,
-    /// A number of users each send one request after another (goose).
+    /// A number of users each send one request after another (goose, or paycheck's own).
     Closed,
+}
+
+/// What runs a closed model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    /// A GooseAttack (the default): goose's users, and its HTML report beside ours.
+    Goose,
+    /// paycheck's own lean users, one HTTP/1.1 connection each: for many thousands of users
+    /// (about 13 KB a user, where goose's cost about 60 KB). The open model always runs on
+    /// paycheck's own executor.
+    Paycheck,
 }
 
 /// One phase of a run.
@@ -129,6 +141,8 @@ pub struct Profile {
     pub suite: Suite,
     /// Open or closed.
     pub model: Model,
+    /// What runs it (the open model: always paycheck).
+    pub engine: Engine,
     /// The phases, in order.
     pub phases: Vec<Phase>,
     /// The weight of each transaction, indexed by [`Txn::index`].
@@ -213,6 +227,8 @@ struct ProfileFile {
     suite: Option<Spanned<String>>,
     #[serde(default)]
     model: Option<Spanned<String>>,
+    #[serde(default)]
+    engine: Option<Spanned<String>>,
     #[serde(rename = "phase")]
     phases: Spanned<Vec<PhaseFile>>,
     mix: Spanned<BTreeMap<String, u32>>,
@@ -319,6 +335,28 @@ pub fn parse(file: &str, text: &str) -> Result<Profile, FileError> {
             ));
         }
     };
+    let engine = match raw
+        .engine
+        .as_ref()
+        .map(|e| (e.get_ref().as_str(), e.span()))
+    {
+        None if model == Model::Closed => Engine::Goose,
+        None | Some(("paycheck", _)) => Engine::Paycheck,
+        Some(("goose", _)) if model == Model::Closed => Engine::Goose,
+        Some(("goose", span)) => {
+            return Err(err(
+                span,
+                "engine 'goose': goose has no open model; drop engine, or set model = \"closed\""
+                    .into(),
+            ));
+        }
+        Some((other, span)) => {
+            return Err(err(
+                span,
+                format!("engine '{other}': expected goose or paycheck"),
+            ));
+        }
+    };
     if raw.phases.get_ref().is_empty() {
         return Err(err(
             raw.phases.span(),
@@ -357,11 +395,11 @@ pub fn parse(file: &str, text: &str) -> Result<Profile, FileError> {
                 }
             }
             (Model::Closed, None, Some(users)) => {
-                if d.subsec_nanos() != 0 {
+                if engine == Engine::Goose && d.subsec_nanos() != 0 {
                     return Err(err(
                         p.duration.span(),
                         format!(
-                            "{name}: a closed-model phase lasts whole seconds (goose's test plan counts seconds)"
+                            "{name}: a goose phase lasts whole seconds (goose's test plan counts seconds); or set engine = \"paycheck\""
                         ),
                     ));
                 }
@@ -433,6 +471,7 @@ pub fn parse(file: &str, text: &str) -> Result<Profile, FileError> {
         description: raw.description,
         suite,
         model,
+        engine,
         phases,
         mix,
         paid_route: route(&raw.routes.paid)?,
@@ -537,6 +576,7 @@ paid = 1
             .replace("rate = 30", "users = 4\nhatch_rate = 2")
             .replace("name = \"t\"", "name = \"t\"\nmodel = \"closed\"");
         let mut c = parse("c.toml", &closed).unwrap();
+        assert_eq!(c.engine, Engine::Goose);
         c.shard(1, 3);
         assert_eq!(c.phases[0].users, Some((4, 10.0 / 3.0)));
         assert_eq!(c.phases[1].users.unwrap().0, 2);
@@ -559,6 +599,14 @@ paid = 1
             (
                 ("name = \"t\"", "name = \"t\"\nsurprise = 1"),
                 "unknown field",
+            ),
+            (
+                ("name = \"t\"", "name = \"t\"\nengine = \"goose\""),
+                "goose has no open model",
+            ),
+            (
+                ("name = \"t\"", "name = \"t\"\nengine = \"k6\""),
+                "expected goose or paycheck",
             ),
         ] {
             let text = SMOKE.replace(edit.0, edit.1);

@@ -4,7 +4,7 @@
 
 use super::metrics::{self, Measurements, TxnMeasure, Violation};
 use super::open::PhaseCount;
-use super::profile::{Model, Profile, Txn};
+use super::profile::{Engine, Model, Profile, Txn};
 use super::thresholds::{Observed, Scope, Stat, Verdict};
 use crate::catalogue::Status;
 use hdrhistogram::Histogram;
@@ -176,6 +176,8 @@ pub struct LoadReport {
     pub suite: String,
     /// `open` or `closed`.
     pub model: Model,
+    /// What ran it: `goose` or `paycheck`.
+    pub engine: Engine,
     /// The server's base URL.
     pub target: String,
     /// `embedded`, `spawned` or `url`.
@@ -325,6 +327,7 @@ impl LoadReport {
             description: p.profile.description.clone(),
             suite: p.profile.suite.id().into(),
             model: p.profile.model,
+            engine: p.profile.engine,
             target: p.target.into(),
             target_kind: p.target_kind.into(),
             shard: p.shard.map(|(index, count)| ShardInfo { index, count }),
@@ -420,11 +423,15 @@ pub fn render_markdown(r: &LoadReport) -> String {
     };
     let _ = writeln!(
         out,
-        "{} {} model against {} ({}{shard}), {:.1} s; {} payments prepared in {:.0} ms.\n",
+        "{} {} model ({}) against {} ({}{shard}), {:.1} s; {} payments prepared in {:.0} ms.\n",
         r.suite,
         match r.model {
             Model::Open => "open",
             Model::Closed => "closed",
+        },
+        match r.engine {
+            Engine::Goose => "goose",
+            Engine::Paycheck => "paycheck",
         },
         r.target,
         r.target_kind,
