@@ -1,6 +1,9 @@
 //! Runs an axum router on a loopback address until told to stop.
 
 use axum::Router;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -9,6 +12,16 @@ use tokio::task::JoinHandle;
 
 /// How long a stopping server waits for requests in flight before it drops them.
 const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// A JSON answer with its status (every paycheck server answers JSON this way).
+pub fn json_response(status: StatusCode, body: &Value) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
 
 /// A server running on loopback.
 #[derive(Debug)]

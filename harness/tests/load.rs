@@ -51,6 +51,15 @@ fn schema(name: &str) -> jsonschema::Validator {
     jsonschema::validator_for(&json).unwrap()
 }
 
+/// The report matches `schemas/load.schema.json`.
+fn assert_matches_schema(r: &Value) {
+    let errors: Vec<String> = schema("load.schema.json")
+        .iter_errors(r)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+}
+
 fn show(out: &Output) -> String {
     format!(
         "exit {:?}\n{}\n{}",
@@ -80,11 +89,7 @@ fn a_short_open_run_passes_and_its_report_matches_the_schema() {
     let out = load(&profile(&d, SHORT), &d, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     let r = report(&d);
-    let errors: Vec<String> = schema("load.schema.json")
-        .iter_errors(&r)
-        .map(|e| format!("{} at {}", e, e.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "{errors:#?}");
+    assert_matches_schema(&r);
     assert_eq!(r["phases"][0]["scheduled"], 40);
     assert_eq!(r["metrics"]["requests"], r["phases"][0]["sent"]);
     assert_eq!(r["passed"], true);
@@ -150,10 +155,7 @@ fn profile_mistakes_exit_2_at_their_line() {
     assert!(stderr.contains("profile.toml:4:"), "{stderr}");
 }
 
-#[test]
-fn the_closed_model_runs_on_goose_and_writes_its_report_too() {
-    let d = dir("closed");
-    let text = r#"
+const CLOSED: &str = r#"
 name = "closed"
 model = "closed"
 [[phase]]
@@ -166,7 +168,11 @@ replay = 1
 [thresholds]
 "errors.rate" = "< 1%"
 "#;
-    let out = load(&profile(&d, text), &d, &[]);
+
+#[test]
+fn the_closed_model_runs_on_goose_and_writes_its_report_too() {
+    let d = dir("closed");
+    let out = load(&profile(&d, CLOSED), &d, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     let r = report(&d);
     assert_eq!(r["model"], "closed");
@@ -178,32 +184,22 @@ replay = 1
 #[test]
 fn the_closed_model_runs_on_paycheck_users_when_asked() {
     let d = dir("closed-paycheck");
-    let text = r#"
-name = "closed-paycheck"
-model = "closed"
-engine = "paycheck"
-[[phase]]
-users = 4
-hatch_rate = 8
-duration = "1s"
-[[phase]]
-users = 2
-duration = "500ms"
-[mix]
-unpaid = 2
-paid = 1
-replay = 1
-[thresholds]
-"errors.rate" = "< 1%"
-"#;
-    let out = load(&profile(&d, text), &d, &[]);
+    // Ramped up, then down to fewer users for half a second.
+    let text = CLOSED
+        .replace(
+            "model = \"closed\"",
+            "model = \"closed\"\nengine = \"paycheck\"",
+        )
+        .replace(
+            "users = 3",
+            "users = 4\nhatch_rate = 8\nduration = \"1s\"\n[[phase]]\nusers = 2",
+        )
+        .replace("duration = \"1s\"\n[mix]", "duration = \"500ms\"\n[mix]");
+    let out = load(&profile(&d, &text), &d, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     let r = report(&d);
-    let errors: Vec<_> = schema("load.schema.json")
-        .iter_errors(&r)
-        .map(|e| e.to_string())
-        .collect();
-    assert!(errors.is_empty(), "{errors:?}");
+    assert_matches_schema(&r);
+    assert_eq!(r["phases"].as_array().map(Vec::len), Some(2), "{text}");
     assert_eq!(
         (r["model"].as_str(), r["engine"].as_str()),
         (Some("closed"), Some("paycheck"))

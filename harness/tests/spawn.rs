@@ -1,61 +1,36 @@
 //! `paycheck run --spawn`: exits 0 on the correct reference server and 1 on every faulty
 //! build of it, naming the check that caught the fault; stops what it started.
 
+mod common;
+
+use common::spawned::{self, assert_caught, bin, in_parallel, only};
 use paycheck::reference::ReferenceFault;
 use std::process::{Command, Output};
 
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_paycheck")
-}
-
-fn run_spawned(protocol: &str, fault: Option<ReferenceFault>, extra: &[&str]) -> Output {
+/// The x402 v2 reference (`fault` built in, if any) through `run --spawn`.
+fn run_spawned(fault: Option<ReferenceFault>, extra: &[String]) -> Output {
     let mut server = format!(
-        "{} serve-reference --protocol {protocol} --facilitator-timeout 750ms",
+        "{} serve-reference --protocol x402-v2 --facilitator-timeout 750ms",
         bin()
     );
     if let Some(f) = fault {
         server.push_str(&format!(" --fault {f}"));
     }
-    let dir = std::env::temp_dir().join(format!(
-        "paycheck-spawn-{protocol}-{}-{}",
-        fault.map_or("correct", ReferenceFault::name),
-        std::process::id()
-    ));
-    let out = Command::new(bin())
-        .args([
-            "run",
-            "--suite",
-            protocol,
-            "--spawn",
-            &server,
-            "--timeout",
-            "3s",
-        ])
-        .args([
-            "--paid",
-            "GET /premium",
-            "--paid",
-            "POST /compute {}",
-            "--free",
-            "GET /health",
-        ])
-        .args([
-            "--failing",
-            r#"POST /compute {"fail":true}"#,
-            "--strict",
-            "--report-dir",
-        ])
-        .arg(&dir)
-        .args(extra)
-        .output()
-        .unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
-    out
+    let mut args = vec!["--paid", "GET /premium", "--paid", "POST /compute {}"];
+    args.extend([
+        "--free",
+        "GET /health",
+        "--failing",
+        r#"POST /compute {"fail":true}"#,
+    ]);
+    args.extend(extra.iter().map(String::as_str));
+    let tag = fault.map_or("correct", ReferenceFault::name);
+    spawned::run_spawned("x402-v2", &server, tag, &args)
 }
 
 #[test]
 fn the_correct_reference_passes_through_spawn() {
-    let out = run_spawned("x402-v2", None, &[]);
+    let out = run_spawned(None, &[]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),
@@ -71,44 +46,11 @@ fn the_correct_reference_passes_through_spawn() {
 
 #[test]
 fn every_faulty_build_exits_1_naming_its_check() {
-    let faults: Vec<ReferenceFault> = ReferenceFault::ALL.to_vec();
-    let results: Vec<(ReferenceFault, Output)> = std::thread::scope(|s| {
-        let handles: Vec<_> = faults
-            .chunks(6)
-            .map(|chunk| {
-                s.spawn(move || {
-                    chunk
-                        .iter()
-                        .map(|f| {
-                            let only: Vec<String> = f
-                                .caught_by()
-                                .iter()
-                                .map(|c| format!("x402-v2/{c}"))
-                                .collect();
-                            let mut extra = Vec::new();
-                            for id in &only {
-                                extra.push("--only");
-                                extra.push(id.as_str());
-                            }
-                            (*f, run_spawned("x402-v2", Some(*f), &extra))
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap())
-            .collect()
+    let results = in_parallel(&ReferenceFault::ALL, |f| {
+        run_spawned(Some(f), &only("x402-v2", f.caught_by()))
     });
     for (fault, out) in results {
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(out.status.code(), Some(1), "{fault}: {stdout}");
-        let first = fault.caught_by()[0].rsplit('/').next().unwrap();
-        assert!(
-            stdout.contains(&format!("✘ {first}:")),
-            "{fault} not named: {stdout}"
-        );
+        assert_caught(fault, fault.caught_by()[0], &out);
     }
 }
 

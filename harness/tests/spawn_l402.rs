@@ -2,14 +2,13 @@
 //! exits 0 on the embedded L402 reference and 1 on each of its faulty builds, naming the
 //! check that caught it.
 
+mod common;
+
+use common::spawned::{self, assert_caught, bin, in_parallel, only};
 use paycheck::catalogue::catalogue;
 use paycheck::protocol::Suite;
 use paycheck::reference::l402::L402Fault;
-use std::process::{Command, Output};
-
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_paycheck")
-}
+use std::process::Output;
 
 /// The suite whose catalogue holds the fault's intended checks (replay checks differ).
 fn suite_for(fault: L402Fault) -> &'static str {
@@ -19,7 +18,8 @@ fn suite_for(fault: L402Fault) -> &'static str {
     if in_spec { "l402" } else { "l402-single-use" }
 }
 
-fn run_spawned(suite: &str, fault: Option<L402Fault>, extra: &[&str]) -> Output {
+/// The L402 reference of `suite` (`fault` built in, if any) through `run --spawn`.
+fn run_spawned(suite: &str, fault: Option<L402Fault>, extra: &[String]) -> Output {
     let mut server = format!(
         "{} serve-reference --protocol {suite} --lightning-timeout 750ms",
         bin()
@@ -27,35 +27,10 @@ fn run_spawned(suite: &str, fault: Option<L402Fault>, extra: &[&str]) -> Output 
     if let Some(f) = fault {
         server.push_str(&format!(" --fault {f}"));
     }
-    let dir = std::env::temp_dir().join(format!(
-        "paycheck-spawn-{suite}-{}-{}",
-        fault.map_or("correct", L402Fault::name),
-        std::process::id()
-    ));
-    let out = Command::new(bin())
-        .args([
-            "run",
-            "--suite",
-            suite,
-            "--spawn",
-            &server,
-            "--timeout",
-            "3s",
-        ])
-        .args([
-            "--paid",
-            "GET /premium",
-            "--free",
-            "GET /health",
-            "--strict",
-        ])
-        .arg("--report-dir")
-        .arg(&dir)
-        .args(extra)
-        .output()
-        .unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
-    out
+    let mut args = vec!["--paid", "GET /premium", "--free", "GET /health"];
+    args.extend(extra.iter().map(String::as_str));
+    let tag = fault.map_or("correct", L402Fault::name);
+    spawned::run_spawned(suite, &server, tag, &args)
 }
 
 #[test]
@@ -76,43 +51,11 @@ fn the_correct_l402_references_pass_through_spawn() {
 
 #[test]
 fn every_faulty_l402_build_exits_1_naming_its_check() {
-    let results: Vec<(L402Fault, Output)> = std::thread::scope(|s| {
-        let handles: Vec<_> = L402Fault::ALL
-            .chunks(6)
-            .map(|chunk| {
-                s.spawn(move || {
-                    chunk
-                        .iter()
-                        .map(|f| {
-                            let suite = suite_for(*f);
-                            let only: Vec<String> = f
-                                .caught_by()
-                                .iter()
-                                .map(|c| format!("{suite}/{c}"))
-                                .collect();
-                            let mut extra = Vec::new();
-                            for id in &only {
-                                extra.push("--only");
-                                extra.push(id.as_str());
-                            }
-                            (*f, run_spawned(suite, Some(*f), &extra))
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap())
-            .collect()
+    let results = in_parallel(&L402Fault::ALL, |f| {
+        let suite = suite_for(f);
+        run_spawned(suite, Some(f), &only(suite, f.caught_by()))
     });
     for (fault, out) in results {
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(out.status.code(), Some(1), "{fault}: {stdout}");
-        let first = fault.caught_by()[0].rsplit('/').next().unwrap();
-        assert!(
-            stdout.contains(&format!("✘ {first}:")),
-            "{fault} not named: {stdout}"
-        );
+        assert_caught(fault, fault.caught_by()[0], &out);
     }
 }

@@ -22,6 +22,29 @@ pub(super) struct Spec {
     pub needs: &'static [Need],
 }
 
+impl Spec {
+    /// A check of `section`: what every section's `register` builds its specs with.
+    pub fn new(
+        section: &'static str,
+        name: &str,
+        title: &str,
+        level: Level,
+        requirement: &'static str,
+        source: &'static str,
+        needs: &'static [Need],
+    ) -> Self {
+        Self {
+            section,
+            name: name.into(),
+            title: title.into(),
+            level,
+            requirement,
+            source,
+            needs,
+        }
+    }
+}
+
 /// Pins the higher-ranked signature of a check closure.
 pub(super) fn body<F>(f: F) -> F
 where

@@ -81,20 +81,8 @@ pub struct RunArgs {
     /// A paid request whose handler fails, 'METHOD PATH [JSON BODY]'.
     #[arg(long, value_name = "ROUTE")]
     pub failing: Option<RouteSpec>,
-    /// With --target: the server already uses paycheck's mock facilitator, which paycheck
-    /// starts on --facilitator-port.
-    #[arg(long, requires = "target", requires = "facilitator_port")]
-    pub facilitator_wired: bool,
-    /// The port of paycheck's mock facilitator (default: a free one).
-    #[arg(long, value_name = "N")]
-    pub facilitator_port: Option<u16>,
-    /// With --target: the L402 server already uses paycheck's mock Lightning backend
-    /// (LNbits API), which paycheck starts on --lightning-port.
-    #[arg(long, requires = "target", requires = "lightning_port")]
-    pub lightning_wired: bool,
-    /// The port of paycheck's mock Lightning backend (default: a free one).
-    #[arg(long, value_name = "N")]
-    pub lightning_port: Option<u16>,
+    #[command(flatten)]
+    pub mocks: MockPorts,
     /// Bound on every request of a check.
     #[arg(long, value_name = "DUR", default_value = "10s", value_parser = parse_duration)]
     pub timeout: Duration,
@@ -127,6 +115,40 @@ pub struct RunArgs {
 }
 
 /// Flags of `paycheck mocks`.
+/// Where paycheck's mocks listen, and which of them a `--target` server already uses.
+#[derive(Debug, Args, Default, Clone, Copy)]
+pub struct MockPorts {
+    /// With --target: the server already uses paycheck's mock facilitator, which paycheck
+    /// starts on --facilitator-port.
+    #[arg(long, requires = "target", requires = "facilitator_port")]
+    pub facilitator_wired: bool,
+    /// The port of paycheck's mock facilitator (default: a free one).
+    #[arg(long, value_name = "N")]
+    pub facilitator_port: Option<u16>,
+    /// With --target: the L402 server already uses paycheck's mock Lightning backend
+    /// (LNbits API), which paycheck starts on --lightning-port.
+    #[arg(long, requires = "target", requires = "lightning_port")]
+    pub lightning_wired: bool,
+    /// The port of paycheck's mock Lightning backend (default: a free one).
+    #[arg(long, value_name = "N")]
+    pub lightning_port: Option<u16>,
+}
+
+impl MockPorts {
+    /// The mocks to start, each with its port (None: a free one): both for a server
+    /// paycheck spawns, only the wired ones for a `--target` server.
+    pub fn wanted(&self, spawned: bool) -> (Option<Option<u16>>, Option<Option<u16>>) {
+        if spawned {
+            (Some(self.facilitator_port), Some(self.lightning_port))
+        } else {
+            (
+                self.facilitator_wired.then_some(self.facilitator_port),
+                self.lightning_wired.then_some(self.lightning_port),
+            )
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct MocksArgs {
     /// Port of the mock facilitator on 127.0.0.1 (0 picks a free one).
@@ -212,20 +234,8 @@ pub struct LoadArgs {
     /// The free route, 'METHOD PATH' (overrides the profile's).
     #[arg(long, value_name = "ROUTE")]
     pub free: Option<RouteSpec>,
-    /// With --target: the server already uses paycheck's mock facilitator, started on
-    /// --facilitator-port.
-    #[arg(long, requires = "target", requires = "facilitator_port")]
-    pub facilitator_wired: bool,
-    /// The port of paycheck's mock facilitator (default: a free one).
-    #[arg(long, value_name = "N")]
-    pub facilitator_port: Option<u16>,
-    /// With --target: the L402 server already uses paycheck's mock Lightning backend,
-    /// started on --lightning-port.
-    #[arg(long, requires = "target", requires = "lightning_port")]
-    pub lightning_wired: bool,
-    /// The port of paycheck's mock Lightning backend (default: a free one).
-    #[arg(long, value_name = "N")]
-    pub lightning_port: Option<u16>,
+    #[command(flatten)]
+    pub mocks: MockPorts,
     /// Run shard I of N: a 1/N share of the arrival rate (or users); merge the shards'
     /// load.json with `paycheck merge`.
     #[arg(long, value_name = "I/N", value_parser = parse_shard)]

@@ -158,12 +158,7 @@ async fn wire(
     };
     match (&args.spawn, &args.target) {
         (Some(cmd), _) => {
-            let mocks = Mocks::start(
-                Some(args.facilitator_port),
-                Some(args.lightning_port),
-                Some(LOAD_JOURNAL_CAPACITY),
-            )
-            .await?;
+            let mocks = Mocks::start(&args.mocks, true, Some(LOAD_JOURNAL_CAPACITY)).await?;
             let settings = SpawnSettings {
                 log: args.report_dir.join("server.log"),
                 startup: args.startup_timeout,
@@ -185,12 +180,7 @@ async fn wire(
         }
         (None, Some(url)) => {
             ensure_reachable(url, profile.timeout).await?;
-            let mocks = Mocks::start(
-                args.facilitator_wired.then_some(args.facilitator_port),
-                args.lightning_wired.then_some(args.lightning_port),
-                Some(LOAD_JOURNAL_CAPACITY),
-            )
-            .await?;
+            let mocks = Mocks::start(&args.mocks, false, Some(LOAD_JOURNAL_CAPACITY)).await?;
             let ctx = ctx_for(url, profile, &mocks, payer);
             Ok(Some((Wired::Url(mocks), ctx)))
         }

@@ -355,7 +355,7 @@ impl Plan<'_> {
 /// `--spawn CMD`: mocks first, then the server, then the suites one after another.
 async fn run_spawned(plan: &Plan<'_>, suites: &[Suite], command: &str) -> Result<bool, Exit> {
     let args = plan.args;
-    let mocks = Mocks::start(Some(args.facilitator_port), Some(args.lightning_port), None).await?;
+    let mocks = Mocks::start(&args.mocks, true, None).await?;
     let settings = SpawnSettings {
         log: args.report_dir.join("server.log"),
         startup: args.startup_timeout,
@@ -382,12 +382,7 @@ async fn run_spawned(plan: &Plan<'_>, suites: &[Suite], command: &str) -> Result
 async fn run_url(plan: &Plan<'_>, suites: &[Suite], url: &str) -> Result<bool, Exit> {
     let args = plan.args;
     ensure_reachable(url, args.timeout).await?;
-    let mocks = Mocks::start(
-        args.facilitator_wired.then_some(args.facilitator_port),
-        args.lightning_wired.then_some(args.lightning_port),
-        None,
-    )
-    .await?;
+    let mocks = Mocks::start(&args.mocks, false, None).await?;
     let result = plan.run_suites(suites, url, &mocks, "url").await;
     mocks.stop().await;
     result

@@ -3,6 +3,7 @@
 //! URLs in its environment, and the loopback rule.
 
 use super::Exit;
+use super::args::MockPorts;
 use crate::mocks::lightning::TEST_API_KEY;
 use crate::mocks::{FacilitatorConfig, LightningConfig, MockFacilitator, MockLightning};
 use crate::serve::{StopSignal, stopped};
@@ -63,13 +64,15 @@ pub(super) struct Mocks {
 }
 
 impl Mocks {
-    /// Starts the mock facilitator and the mock Lightning backend, each when asked for,
-    /// on its port (or a free one); `journal` bounds the facilitator's journal (load runs).
+    /// Starts the mock facilitator and the mock Lightning backend as `ports` asks for a
+    /// spawned or a `--target` server ([`MockPorts::wanted`]); `journal` bounds the
+    /// facilitator's journal (load runs).
     pub(super) async fn start(
-        facilitator: Option<Option<u16>>,
-        lightning: Option<Option<u16>>,
+        ports: &MockPorts,
+        spawned: bool,
         journal: Option<usize>,
     ) -> Result<Self, Exit> {
+        let (facilitator, lightning) = ports.wanted(spawned);
         let bind = |port: Option<u16>| SocketAddr::from(([127, 0, 0, 1], port.unwrap_or(0)));
         let cannot = |what: &str, port: Option<u16>, e: std::io::Error| {
             eprintln!(

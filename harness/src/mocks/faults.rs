@@ -8,6 +8,7 @@
 //! Faults other than `latency` answer without doing what was asked.
 
 use crate::duration::parse_duration;
+use crate::serve::json_response;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -200,6 +201,35 @@ impl<E: MockEndpoint> FaultSchedule<E> {
         Ok(())
     }
 
+    /// The admin API: `GET` lists the rules in force, `PUT` replaces them with a JSON
+    /// array of rule texts (`example` shows one in the error), `DELETE` clears them.
+    pub fn admin(&self, method: &axum::http::Method, body: &[u8], example: &str) -> Response {
+        match *method {
+            axum::http::Method::PUT => {
+                let texts: Vec<String> = match serde_json::from_slice(body) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        let error =
+                            format!("expected a JSON array of rules such as [\"{example}\"]: {e}");
+                        return json_response(StatusCode::BAD_REQUEST, &json!({ "error": error }));
+                    }
+                };
+                match self.set_texts(&texts) {
+                    Ok(()) => json_response(StatusCode::OK, &json!(texts)),
+                    Err(e) => json_response(StatusCode::BAD_REQUEST, &json!({ "error": e })),
+                }
+            }
+            axum::http::Method::DELETE => {
+                self.clear();
+                json_response(StatusCode::OK, &json!([]))
+            }
+            _ => {
+                let rules: Vec<String> = self.rules().iter().map(ToString::to_string).collect();
+                json_response(StatusCode::OK, &json!(rules))
+            }
+        }
+    }
+
     /// Takes the fault for one call to `endpoint`, counting down limited rules.
     pub fn take(&self, endpoint: E) -> Option<Fault> {
         let mut rules = self.lock();
@@ -215,15 +245,6 @@ impl<E: MockEndpoint> FaultSchedule<E> {
         }
         Some(fault)
     }
-}
-
-fn json_response(status: StatusCode, body: &Value) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
-    )
-        .into_response()
 }
 
 /// Acts out a fault that any endpoint can have. `correct` is the answer the endpoint would

@@ -12,7 +12,9 @@ use crate::catalogue::runner::CheckResult;
 use crate::catalogue::{Ctx, Level, Status};
 use crate::target::Exchange;
 use proptest::strategy::Strategy;
-use proptest::test_runner::{RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
+use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
+use std::fmt::Debug;
+use std::future::Future;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -83,6 +85,68 @@ fn rng(seed: u64) -> TestRng {
     let mut bytes = [0u8; 32];
     bytes[..8].copy_from_slice(&seed.to_le_bytes());
     TestRng::from_seed(RngAlgorithm::ChaCha, &bytes)
+}
+
+/// A runner of `cases` cases from `seed`: nothing persisted (regressions are paycheck's
+/// own), shrinking bounded.
+fn runner(cases: u32, seed: u64) -> TestRunner {
+    TestRunner::new_with_rng(
+        Config {
+            cases,
+            failure_persistence: None,
+            max_shrink_iters: 512,
+            ..Config::default()
+        },
+        rng(seed),
+    )
+}
+
+/// A property's case loop as a check result: a pass with its summary; a shrunk failure as
+/// `explain` tells it; a loop that gave up as `gave_up` says (status and message); a
+/// broken loop as an error.
+#[allow(clippy::too_many_arguments)]
+async fn conclude<V, Fut>(
+    ctx: &Ctx,
+    p: &Property,
+    outcome: Result<Result<(), TestError<V>>, String>,
+    executed: u32,
+    config: &PropsConfig,
+    started: Instant,
+    gave_up: impl FnOnce(String) -> (Status, String),
+    explain: impl FnOnce(String, V) -> Fut,
+) -> CheckResult
+where
+    Fut: Future<Output = CheckResult>,
+{
+    let (status, message) = match outcome {
+        Ok(Ok(())) => (Status::Pass, summary(executed, config, started)),
+        Ok(Err(TestError::Fail(why, minimal))) => return explain(why.to_string(), minimal).await,
+        Ok(Err(TestError::Abort(why))) => gave_up(why.to_string()),
+        Err(e) => (Status::Error, format!("the case loop failed: {e}")),
+    };
+    result(ctx, p, status, message, vec![], started)
+}
+
+/// A replay-like property's failure: the shrunk plan, with the seed that finds it.
+fn plan_failure(
+    ctx: &Ctx,
+    p: &Property,
+    why: String,
+    plan: impl Debug,
+    seed: u64,
+    started: Instant,
+) -> CheckResult {
+    let mut r = result(
+        ctx,
+        p,
+        Status::Fail,
+        format!("{why} (minimal plan {plan:?}, seed {seed})"),
+        vec![],
+        started,
+    );
+    r.expected = Some(p.requirement.into());
+    r.actual = Some(why);
+    r
 }
 
 fn result(

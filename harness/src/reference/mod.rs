@@ -11,6 +11,7 @@ pub mod faults;
 pub mod l402;
 mod offers;
 mod paywall;
+mod plain;
 mod routes;
 
 use crate::protocol::Dialect;

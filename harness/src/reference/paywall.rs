@@ -12,6 +12,7 @@ use crate::protocol::reasons::{INVALID_PAYLOAD, INVALID_PAYMENT_REQUIREMENTS};
 use crate::protocol::v1::PaymentPayloadV1;
 use crate::protocol::v2::PaymentPayload;
 use crate::protocol::{DecodeError, Dialect, Mode, decode_header, encode_header};
+use crate::serve::json_response;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -47,15 +48,6 @@ pub struct PaidRequest<'a> {
     pub headers: &'a HeaderMap,
     /// The request body.
     pub body: &'a Bytes,
-}
-
-fn json_response(status: StatusCode, body: &Value) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
-    )
-        .into_response()
 }
 
 fn output_response(output: &HandlerOutput) -> Response {

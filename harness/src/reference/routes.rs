@@ -4,12 +4,14 @@ use super::ReferenceConfig;
 use super::faults::ReferenceFault;
 use super::offers::{PaidRoute, paid_routes};
 use super::paywall::{HandlerOutput, PaidRequest, Paywall};
+use super::plain::{health, method_not_allowed, not_found, paid_health};
+use crate::serve::json_response;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, Method, StatusCode, header};
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -22,15 +24,6 @@ struct App {
 }
 
 type Shared = State<Arc<App>>;
-
-fn json_response(status: StatusCode, body: &Value) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
-    )
-        .into_response()
-}
 
 /// Builds the router for one reference server.
 pub(super) fn router(config: ReferenceConfig) -> Router {
@@ -96,28 +89,6 @@ async fn limit_headers(max: usize, req: Request, next: Next) -> Response {
         );
     }
     next.run(req).await
-}
-
-async fn health() -> Response {
-    json_response(StatusCode::OK, &json!({"status": "ok"}))
-}
-
-async fn paid_health() -> Response {
-    json_response(
-        StatusCode::PAYMENT_REQUIRED,
-        &json!({"error": "payment required"}),
-    )
-}
-
-async fn not_found() -> Response {
-    json_response(StatusCode::NOT_FOUND, &json!({"error": "not_found"}))
-}
-
-async fn method_not_allowed() -> Response {
-    json_response(
-        StatusCode::METHOD_NOT_ALLOWED,
-        &json!({"error": "method_not_allowed"}),
-    )
 }
 
 async fn premium_handler(

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod spawned;
+
 use paycheck::mocks::MockFacilitator;
 use paycheck::payer::{Payer, WrongPayment};
 use paycheck::protocol::v1::{PaymentPayloadV1, PaymentRequiredV1};

@@ -14,14 +14,8 @@ use serde_json::Value;
 const MIN_EXPIRY_LEFT_SECS: u64 = 10;
 
 pub(super) fn register(suite: Suite, out: &mut Vec<Check>) {
-    let s = |name: &str, title: &str, level, requirement, source| Spec {
-        section: "challenge",
-        name: name.into(),
-        title: title.into(),
-        level,
-        requirement,
-        source,
-        needs: &[],
+    let s = |name: &str, title: &str, level, requirement, source| {
+        Spec::new("challenge", name, title, level, requirement, source, &[])
     };
     add(
         out,

@@ -12,14 +12,8 @@ use alloy::primitives::{B256, hex};
 use serde_json::json;
 
 pub(super) fn register(suite: Suite, out: &mut Vec<Check>) {
-    let s = |name: &str, title: &str, level, requirement, source, needs| Spec {
-        section: "credential",
-        name: name.into(),
-        title: title.into(),
-        level,
-        requirement,
-        source,
-        needs,
+    let s = |name: &str, title: &str, level, requirement, source, needs| {
+        Spec::new("credential", name, title, level, requirement, source, needs)
     };
     const LN: &[Need] = &[Need::Lightning];
     add(

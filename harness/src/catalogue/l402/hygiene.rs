@@ -40,14 +40,8 @@ fn malformed() -> Vec<(&'static str, String)> {
 }
 
 pub(super) fn register(suite: Suite, out: &mut Vec<Check>) {
-    let s = |name: &str, title: &str, level, requirement, source, needs| Spec {
-        section: "hygiene",
-        name: name.into(),
-        title: title.into(),
-        level,
-        requirement,
-        source,
-        needs,
+    let s = |name: &str, title: &str, level, requirement, source, needs| {
+        Spec::new("hygiene", name, title, level, requirement, source, needs)
     };
     add(
         out,

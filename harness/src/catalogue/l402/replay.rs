@@ -19,14 +19,16 @@ pub(super) fn register(profile: L402Profile, out: &mut Vec<Check>) {
         return;
     }
     let suite = Suite::L402(profile);
-    let s = |name: &str, title: &str, requirement| Spec {
-        section: "replay",
-        name: name.into(),
-        title: title.into(),
-        level: Level::Must,
-        requirement,
-        source: "l402-single-use profile: l402-kit's replay protection (docs/guides/security.mdx checklist); protocols.md §7.3",
-        needs: &[Need::Lightning],
+    let s = |name: &str, title: &str, requirement| {
+        Spec::new(
+            "replay",
+            name,
+            title,
+            Level::Must,
+            requirement,
+            "l402-single-use profile: l402-kit's replay protection (docs/guides/security.mdx checklist); protocols.md §7.3",
+            &[Need::Lightning],
+        )
     };
     add(
         out,

@@ -40,14 +40,16 @@ pub(super) fn register(d: Dialect, out: &mut Vec<Check>) {
         },
         body(header_limit),
     );
-    let s = |name: &str, title: &str, level, requirement, source, needs| Spec {
-        section: "http/hygiene",
-        name: name.into(),
-        title: title.into(),
-        level,
-        requirement,
-        source,
-        needs,
+    let s = |name: &str, title: &str, level, requirement, source, needs| {
+        Spec::new(
+            "http/hygiene",
+            name,
+            title,
+            level,
+            requirement,
+            source,
+            needs,
+        )
     };
     add(
         out,

@@ -22,14 +22,8 @@ pub(super) fn register(d: Dialect, out: &mut Vec<Check>) {
         },
         body(|ctx: &Ctx| Box::pin(async move { facilitator_request(ctx).await })),
     );
-    let s = |name: &str, title: &str, level, requirement, source, needs| Spec {
-        section: "payment",
-        name: name.into(),
-        title: title.into(),
-        level,
-        requirement,
-        source,
-        needs,
+    let s = |name: &str, title: &str, level, requirement, source, needs| {
+        Spec::new("payment", name, title, level, requirement, source, needs)
     };
     add(
         out,

@@ -6,14 +6,16 @@ use crate::catalogue::{Check, Ctx, Level, Need, Outcome};
 use crate::protocol::Dialect;
 
 pub(super) fn register(d: Dialect, out: &mut Vec<Check>) {
-    let s = |name: &str, title: &str, requirement| Spec {
-        section: "replay",
-        name: name.into(),
-        title: title.into(),
-        level: Level::Must,
-        requirement,
-        source: "x402-specification-v2.md §10.1 (nonce uniqueness); scheme_exact_svm.md duplicate settlement",
-        needs: &[Need::Facilitator],
+    let s = |name: &str, title: &str, requirement| {
+        Spec::new(
+            "replay",
+            name,
+            title,
+            Level::Must,
+            requirement,
+            "x402-specification-v2.md §10.1 (nonce uniqueness); scheme_exact_svm.md duplicate settlement",
+            &[Need::Facilitator],
+        )
     };
     add(
         out,

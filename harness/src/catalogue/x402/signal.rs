@@ -6,14 +6,16 @@ use crate::protocol::{Dialect, Mode};
 use crate::target::ChallengeError;
 
 pub(super) fn register(d: Dialect, out: &mut Vec<Check>) {
-    let s = |name: &str, title: &str, level, requirement, source| Spec {
-        section: "http/402-signal",
-        name: name.into(),
-        title: title.into(),
-        level,
-        requirement,
-        source,
-        needs: &[],
+    let s = |name: &str, title: &str, level, requirement, source| {
+        Spec::new(
+            "http/402-signal",
+            name,
+            title,
+            level,
+            requirement,
+            source,
+            &[],
+        )
     };
     add(
         out,

@@ -7,12 +7,13 @@ use super::journal::{LnEndpoint, LnEntry, LnVerdict};
 use crate::mocks::faults::{Fault, act};
 use crate::protocol::Mode;
 use crate::protocol::l402::decode_invoice;
+use crate::serve::json_response;
 use alloy::primitives::hex;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::Response;
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -29,22 +30,10 @@ pub(super) fn router(state: Arc<LightningState>) -> Router {
         .route("/api/v1/payments", post(payments))
         .route("/api/v1/payments/{hash}", get(lookup))
         .route("/_paycheck/journal", get(journal))
-        .route(
-            "/_paycheck/faults",
-            get(get_faults).put(put_faults).delete(delete_faults),
-        )
+        .route("/_paycheck/faults", get(faults).put(faults).delete(faults))
         .route("/_paycheck/reset", post(reset))
         .fallback(not_found)
         .with_state(state)
-}
-
-fn json_response(status: StatusCode, body: &Value) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
-    )
-        .into_response()
 }
 
 /// LNbits' error shape.
@@ -330,35 +319,9 @@ async fn journal(State(state): Shared) -> Response {
     )
 }
 
-async fn get_faults(State(state): Shared) -> Response {
-    let rules: Vec<String> = state
-        .faults
-        .rules()
-        .iter()
-        .map(ToString::to_string)
-        .collect();
-    json_response(StatusCode::OK, &json!(rules))
-}
-
-async fn put_faults(State(state): Shared, body: Bytes) -> Response {
-    let texts: Vec<String> = match serde_json::from_slice(&body) {
-        Ok(t) => t,
-        Err(e) => {
-            return json_response(
-                StatusCode::BAD_REQUEST,
-                &json!({"error": format!("expected a JSON array of rules such as [\"create=status:503\"]: {e}")}),
-            );
-        }
-    };
-    match state.faults.set_texts(&texts) {
-        Ok(()) => json_response(StatusCode::OK, &json!(texts)),
-        Err(e) => json_response(StatusCode::BAD_REQUEST, &json!({"error": e})),
-    }
-}
-
-async fn delete_faults(State(state): Shared) -> Response {
-    state.faults.clear();
-    json_response(StatusCode::OK, &json!([]))
+/// `GET`, `PUT` and `DELETE /_paycheck/faults`.
+async fn faults(State(state): Shared, method: Method, body: Bytes) -> Response {
+    state.faults.admin(&method, &body, "create=status:503")
 }
 
 async fn reset(State(state): Shared) -> Response {

@@ -10,7 +10,9 @@
 pub mod edits;
 pub mod judge;
 
-use super::{Property, PropsConfig, drive, has_reason, regressions, result, rng, summary};
+use super::{
+    Property, PropsConfig, conclude, drive, has_reason, plan_failure, regressions, result, runner,
+};
 use crate::catalogue::runner::CheckResult;
 use crate::catalogue::{Ctx, Level, Status};
 use crate::protocol::L402Profile;
@@ -18,7 +20,7 @@ use crate::protocol::l402::{Token, read_challenges};
 use crate::target::Exchange;
 use edits::{CredEdit, PaidParts, apply, case};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};
+use proptest::test_runner::TestCaseError;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -231,15 +233,7 @@ pub async fn credential_property(ctx: &Ctx, config: &PropsConfig) -> CheckResult
     let executed = Arc::new(AtomicU32::new(0));
     let rejected = Mutex::new(None);
     let handle = tokio::runtime::Handle::current();
-    let mut runner = TestRunner::new_with_rng(
-        Config {
-            cases: config.cases,
-            failure_persistence: None,
-            max_shrink_iters: 512,
-            ..Config::default()
-        },
-        rng(config.seed),
-    );
+    let mut runner = runner(config.cases, config.seed);
     let outcome = drive(&mut runner, &case(), |edits| {
         if started.elapsed() > config.budget {
             return Ok(());
@@ -254,16 +248,16 @@ pub async fn credential_property(ctx: &Ctx, config: &PropsConfig) -> CheckResult
         }
     });
     let n = executed.load(Ordering::Relaxed);
-    match outcome {
-        Ok(Ok(())) => result(
-            ctx,
-            &CREDENTIAL,
-            Status::Pass,
-            summary(n, config, started),
-            vec![],
-            started,
-        ),
-        Ok(Err(TestError::Fail(_, edits))) => {
+    let gave_up = |why: String| (Status::NotExercised, aborted(&why, &rejected));
+    conclude(
+        ctx,
+        &CREDENTIAL,
+        outcome,
+        n,
+        config,
+        started,
+        gave_up,
+        |_, edits| async move {
             regressions::store(config.regressions.as_deref(), suite, &edits);
             match run_case(ctx, shared.as_ref(), &edits).await {
                 Ok(ran) => {
@@ -271,35 +265,14 @@ pub async fn credential_property(ctx: &Ctx, config: &PropsConfig) -> CheckResult
                         .violation
                         .clone()
                         .unwrap_or_else(|| "the minimal case did not fail again".into());
-                    failure(
-                        ctx,
-                        &edits,
-                        &ran,
-                        v,
-                        &format!("seed {}", config.seed),
-                        started,
-                    )
+                    let origin = format!("seed {}", config.seed);
+                    failure(ctx, &edits, &ran, v, &origin, started)
                 }
                 Err(e) => result(ctx, &CREDENTIAL, Status::Error, e, vec![], started),
             }
-        }
-        Ok(Err(TestError::Abort(why))) => result(
-            ctx,
-            &CREDENTIAL,
-            Status::NotExercised,
-            aborted(&why.to_string(), &rejected),
-            vec![],
-            started,
-        ),
-        Err(e) => result(
-            ctx,
-            &CREDENTIAL,
-            Status::Error,
-            format!("the case loop failed: {e}"),
-            vec![],
-            started,
-        ),
-    }
+        },
+    )
+    .await
 }
 
 /// How a paid credential is used again.
@@ -390,15 +363,11 @@ pub async fn replay_property(ctx: &Ctx, config: &PropsConfig) -> CheckResult {
     let rejected = Mutex::new(None);
     let handle = tokio::runtime::Handle::current();
     // Plans are costlier than single cases (several requests each): a tenth as many.
-    let cases = (config.cases / 10).max(8);
-    let mut runner = TestRunner::new_with_rng(
-        Config {
-            cases,
-            failure_persistence: None,
-            ..Config::default()
-        },
-        rng(config.seed ^ 0x5eed),
-    );
+    let config = PropsConfig {
+        cases: (config.cases / 10).max(8),
+        ..config.clone()
+    };
+    let mut runner = runner(config.cases, config.seed ^ 0x5eed);
     let outcome = drive(&mut runner, &reuse_plan(), |plan| {
         if started.elapsed() > config.budget {
             return Ok(());
@@ -413,47 +382,16 @@ pub async fn replay_property(ctx: &Ctx, config: &PropsConfig) -> CheckResult {
         }
     });
     let n = executed.load(Ordering::Relaxed);
-    let config = PropsConfig {
-        cases,
-        ..config.clone()
-    };
-    match outcome {
-        Ok(Ok(())) => result(
-            ctx,
-            p,
-            Status::Pass,
-            summary(n, &config, started),
-            vec![],
-            started,
-        ),
-        Ok(Err(TestError::Fail(why, plan))) => {
-            let mut r = result(
-                ctx,
-                p,
-                Status::Fail,
-                format!("{why} (minimal plan {plan:?}, seed {})", config.seed),
-                vec![],
-                started,
-            );
-            r.expected = Some(p.requirement.into());
-            r.actual = Some(why.to_string());
-            r
-        }
-        Ok(Err(TestError::Abort(why))) => result(
-            ctx,
-            p,
-            Status::NotExercised,
-            aborted(&why.to_string(), &rejected),
-            vec![],
-            started,
-        ),
-        Err(e) => result(
-            ctx,
-            p,
-            Status::Error,
-            format!("the case loop failed: {e}"),
-            vec![],
-            started,
-        ),
-    }
+    let gave_up = |why: String| (Status::NotExercised, aborted(&why, &rejected));
+    conclude(
+        ctx,
+        p,
+        outcome,
+        n,
+        &config,
+        started,
+        gave_up,
+        |why, plan| async move { plan_failure(ctx, p, why, plan, config.seed, started) },
+    )
+    .await
 }

@@ -11,7 +11,9 @@
 mod build;
 pub mod edits;
 
-use super::{Property, PropsConfig, drive, has_reason, regressions, result, rng, summary};
+use super::{
+    Property, PropsConfig, conclude, drive, has_reason, plan_failure, regressions, result, runner,
+};
 use crate::catalogue::runner::CheckResult;
 use crate::catalogue::{Ctx, Level, Status};
 use crate::mocks::facilitator::faults::FaultRule;
@@ -19,7 +21,7 @@ use crate::target::{Challenge, Exchange};
 use build::build;
 use edits::{Edit, case};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};
+use proptest::test_runner::TestCaseError;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Instant;
@@ -181,18 +183,9 @@ pub async fn payload_property(ctx: &Ctx, config: &PropsConfig) -> CheckResult {
     }
     let executed = Arc::new(AtomicU32::new(0));
     let handle = tokio::runtime::Handle::current();
-    let budget = config.budget;
-    let mut runner = TestRunner::new_with_rng(
-        Config {
-            cases: config.cases,
-            failure_persistence: None,
-            max_shrink_iters: 512,
-            ..Config::default()
-        },
-        rng(config.seed),
-    );
+    let mut runner = runner(config.cases, config.seed);
     let outcome = drive(&mut runner, &case(), |edits| {
-        if started.elapsed() > budget {
+        if started.elapsed() > config.budget {
             return Ok(());
         }
         executed.fetch_add(1, Ordering::Relaxed);
@@ -205,16 +198,16 @@ pub async fn payload_property(ctx: &Ctx, config: &PropsConfig) -> CheckResult {
         }
     });
     let n = executed.load(Ordering::Relaxed);
-    match outcome {
-        Ok(Ok(())) => result(
-            ctx,
-            &PAYLOAD,
-            Status::Pass,
-            summary(n, config, started),
-            vec![],
-            started,
-        ),
-        Ok(Err(TestError::Fail(_, edits))) => {
+    let gave_up = |why| (Status::Error, format!("aborted: {why}"));
+    conclude(
+        ctx,
+        &PAYLOAD,
+        outcome,
+        n,
+        config,
+        started,
+        gave_up,
+        |_, edits| async move {
             regressions::store(config.regressions.as_deref(), suite, &edits);
             match run_case(ctx, &challenge, &edits).await {
                 Ok(ran) => {
@@ -222,36 +215,14 @@ pub async fn payload_property(ctx: &Ctx, config: &PropsConfig) -> CheckResult {
                         .violation
                         .clone()
                         .unwrap_or_else(|| "the minimal case did not fail again".into());
-                    failure(
-                        ctx,
-                        &PAYLOAD,
-                        &edits,
-                        &ran,
-                        v,
-                        &format!("seed {}", config.seed),
-                        started,
-                    )
+                    let origin = format!("seed {}", config.seed);
+                    failure(ctx, &PAYLOAD, &edits, &ran, v, &origin, started)
                 }
                 Err(e) => result(ctx, &PAYLOAD, Status::Error, e, vec![], started),
             }
-        }
-        Ok(Err(TestError::Abort(why))) => result(
-            ctx,
-            &PAYLOAD,
-            Status::Error,
-            format!("aborted: {why}"),
-            vec![],
-            started,
-        ),
-        Err(e) => result(
-            ctx,
-            &PAYLOAD,
-            Status::Error,
-            format!("the case loop failed: {e}"),
-            vec![],
-            started,
-        ),
-    }
+        },
+    )
+    .await
 }
 
 fn failure(
@@ -381,19 +352,14 @@ pub async fn replay_property(ctx: &Ctx, config: &PropsConfig) -> CheckResult {
     };
     let executed = Arc::new(AtomicU32::new(0));
     let handle = tokio::runtime::Handle::current();
-    let budget = config.budget;
     // Replays are costlier than payload cases (several requests each): a tenth as many.
-    let cases = (config.cases / 10).max(8);
-    let mut runner = TestRunner::new_with_rng(
-        Config {
-            cases,
-            failure_persistence: None,
-            ..Config::default()
-        },
-        rng(config.seed ^ 0x5eed),
-    );
+    let config = PropsConfig {
+        cases: (config.cases / 10).max(8),
+        ..config.clone()
+    };
+    let mut runner = runner(config.cases, config.seed ^ 0x5eed);
     let outcome = drive(&mut runner, &replay_plan(), |plan| {
-        if started.elapsed() > budget {
+        if started.elapsed() > config.budget {
             return Ok(());
         }
         executed.fetch_add(1, Ordering::Relaxed);
@@ -406,47 +372,16 @@ pub async fn replay_property(ctx: &Ctx, config: &PropsConfig) -> CheckResult {
         }
     });
     let n = executed.load(Ordering::Relaxed);
-    let config = PropsConfig {
-        cases,
-        ..config.clone()
-    };
-    match outcome {
-        Ok(Ok(())) => result(
-            ctx,
-            &REPLAY,
-            Status::Pass,
-            summary(n, &config, started),
-            vec![],
-            started,
-        ),
-        Ok(Err(TestError::Fail(why, plan))) => {
-            let mut r = result(
-                ctx,
-                &REPLAY,
-                Status::Fail,
-                format!("{why} (minimal plan {plan:?}, seed {})", config.seed),
-                vec![],
-                started,
-            );
-            r.expected = Some("at most one success and one settlement per payment".into());
-            r.actual = Some(why.to_string());
-            r
-        }
-        Ok(Err(TestError::Abort(why))) => result(
-            ctx,
-            &REPLAY,
-            Status::Error,
-            format!("aborted: {why}"),
-            vec![],
-            started,
-        ),
-        Err(e) => result(
-            ctx,
-            &REPLAY,
-            Status::Error,
-            format!("the case loop failed: {e}"),
-            vec![],
-            started,
-        ),
-    }
+    let gave_up = |why| (Status::Error, format!("aborted: {why}"));
+    conclude(
+        ctx,
+        &REPLAY,
+        outcome,
+        n,
+        &config,
+        started,
+        gave_up,
+        |why, plan| async move { plan_failure(ctx, &REPLAY, why, plan, config.seed, started) },
+    )
+    .await
 }

@@ -11,6 +11,7 @@ use crate::protocol::L402Profile;
 use crate::protocol::l402::{
     CredentialError, Identifier, L402Challenge, Macaroon, parse_credential, sha256,
 };
+use crate::serve::json_response;
 use alloy::primitives::{B256, hex};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -44,15 +45,6 @@ pub struct Gate {
     bucket: Option<Bucket>,
     /// Under `static-invoice`: the one challenge handed to everyone.
     static_challenge: tokio::sync::OnceCell<(String, String)>,
-}
-
-fn json_response(status: StatusCode, body: &Value) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
-    )
-        .into_response()
 }
 
 fn no_store(mut response: Response) -> Response {

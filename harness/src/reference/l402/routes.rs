@@ -3,11 +3,12 @@
 use super::L402Config;
 use super::faults::L402Fault;
 use super::gate::{Gate, Service};
+use crate::reference::plain::{health, method_not_allowed, not_found, paid_health};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, Method, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -20,15 +21,6 @@ struct App {
 }
 
 type Shared = State<Arc<App>>;
-
-fn json_response(status: StatusCode, body: &Value) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
-    )
-        .into_response()
-}
 
 /// Builds the router for one reference L402 server.
 pub(super) fn router(config: L402Config) -> Router {
@@ -65,28 +57,6 @@ pub(super) fn router(config: L402Config) -> Router {
             .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
             .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
             .expose_headers([HeaderName::from_static("www-authenticate")]),
-    )
-}
-
-async fn health() -> Response {
-    json_response(StatusCode::OK, &json!({"status": "ok"}))
-}
-
-async fn paid_health() -> Response {
-    json_response(
-        StatusCode::PAYMENT_REQUIRED,
-        &json!({"error": "payment required"}),
-    )
-}
-
-async fn not_found() -> Response {
-    json_response(StatusCode::NOT_FOUND, &json!({"error": "not_found"}))
-}
-
-async fn method_not_allowed() -> Response {
-    json_response(
-        StatusCode::METHOD_NOT_ALLOWED,
-        &json!({"error": "method_not_allowed"}),
     )
 }
 
