@@ -16,6 +16,7 @@ use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, Test
 use std::fmt::Debug;
 use std::future::Future;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 pub use x402::edits;
@@ -108,7 +109,7 @@ fn runner(cases: u32, seed: u64) -> TestRunner {
 async fn conclude<V, Fut>(
     ctx: &Ctx,
     p: &Property,
-    outcome: Result<Result<(), TestError<V>>, String>,
+    outcome: Outcome<V>,
     executed: u32,
     config: &PropsConfig,
     started: Instant,
@@ -173,19 +174,45 @@ fn result(
     }
 }
 
+/// What proptest's runner came to: held, or failed with the minimal value (or could not run).
+type Outcome<V> = Result<Result<(), TestError<V>>, String>;
+
 /// Runs proptest's synchronous runner from async code: the worker thread turns into a
-/// blocking one for the run, and each case waits on its requests with `block_on`.
-fn drive<S: Strategy>(
+/// blocking one for the run, and each case waits on its requests with `block_on`. `case`
+/// gives a case's violation (None: it held) or why it could not be set up (`reject` turns
+/// that into proptest's rejection). Cases past the time budget are skipped; the count of
+/// those run comes back with the outcome.
+fn drive<S: Strategy, Fut>(
     runner: &mut TestRunner,
     strategy: &S,
-    case: impl Fn(S::Value) -> Result<(), TestCaseError>,
-) -> Result<Result<(), TestError<S::Value>>, String> {
-    if tokio::runtime::Handle::current().runtime_flavor()
-        == tokio::runtime::RuntimeFlavor::CurrentThread
-    {
-        return Err("property tests need a multi-thread tokio runtime".into());
+    budget: (Instant, Duration),
+    reject: impl Fn(String) -> TestCaseError,
+    case: impl Fn(S::Value) -> Fut,
+) -> (Outcome<S::Value>, u32)
+where
+    Fut: Future<Output = Result<Option<String>, String>>,
+{
+    let handle = tokio::runtime::Handle::current();
+    if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread {
+        return (
+            Err("property tests need a multi-thread tokio runtime".into()),
+            0,
+        );
     }
-    Ok(tokio::task::block_in_place(|| runner.run(strategy, case)))
+    let executed = AtomicU32::new(0);
+    let outcome = tokio::task::block_in_place(|| {
+        runner.run(strategy, |value| {
+            if budget.0.elapsed() > budget.1 {
+                return Ok(());
+            }
+            executed.fetch_add(1, Ordering::Relaxed);
+            match handle.block_on(case(value)).map_err(&reject)? {
+                Some(v) => Err(TestCaseError::fail(v)),
+                None => Ok(()),
+            }
+        })
+    });
+    (Ok(outcome), executed.into_inner())
 }
 
 fn summary(executed: u32, config: &PropsConfig, started: Instant) -> String {

@@ -21,8 +21,7 @@ use crate::target::Exchange;
 use edits::{CredEdit, PaidParts, apply, case};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Instant;
 
 const SOURCE: &str =
@@ -230,24 +229,17 @@ pub async fn credential_property(ctx: &Ctx, config: &PropsConfig) -> CheckResult
             return failure(ctx, &edits, &ran, v, "a stored regression", started);
         }
     }
-    let executed = Arc::new(AtomicU32::new(0));
     let rejected = Mutex::new(None);
-    let handle = tokio::runtime::Handle::current();
     let mut runner = runner(config.cases, config.seed);
-    let outcome = drive(&mut runner, &case(), |edits| {
-        if started.elapsed() > config.budget {
-            return Ok(());
-        }
-        executed.fetch_add(1, Ordering::Relaxed);
-        let ran = handle
-            .block_on(run_case(ctx, shared.as_ref(), &edits))
-            .map_err(|e| reject(&rejected, e))?;
-        match ran.violation {
-            Some(v) => Err(TestCaseError::fail(v)),
-            None => Ok(()),
-        }
-    });
-    let n = executed.load(Ordering::Relaxed);
+    let budget = (started, config.budget);
+    let shared_ref = shared.as_ref();
+    let (outcome, n) = drive(
+        &mut runner,
+        &case(),
+        budget,
+        |e| reject(&rejected, e),
+        |edits| async move { Ok(run_case(ctx, shared_ref, &edits).await?.violation) },
+    );
     let gave_up = |why: String| (Status::NotExercised, aborted(&why, &rejected));
     conclude(
         ctx,
@@ -359,29 +351,21 @@ pub async fn replay_property(ctx: &Ctx, config: &PropsConfig) -> CheckResult {
             started,
         );
     }
-    let executed = Arc::new(AtomicU32::new(0));
     let rejected = Mutex::new(None);
-    let handle = tokio::runtime::Handle::current();
     // Plans are costlier than single cases (several requests each): a tenth as many.
     let config = PropsConfig {
         cases: (config.cases / 10).max(8),
         ..config.clone()
     };
     let mut runner = runner(config.cases, config.seed ^ 0x5eed);
-    let outcome = drive(&mut runner, &reuse_plan(), |plan| {
-        if started.elapsed() > config.budget {
-            return Ok(());
-        }
-        executed.fetch_add(1, Ordering::Relaxed);
-        match handle
-            .block_on(run_reuse(ctx, plan, single_use))
-            .map_err(|e| reject(&rejected, e))?
-        {
-            Some(v) => Err(TestCaseError::fail(v)),
-            None => Ok(()),
-        }
-    });
-    let n = executed.load(Ordering::Relaxed);
+    let budget = (started, config.budget);
+    let (outcome, n) = drive(
+        &mut runner,
+        &reuse_plan(),
+        budget,
+        |e| reject(&rejected, e),
+        |plan| run_reuse(ctx, plan, single_use),
+    );
     let gave_up = |why: String| (Status::NotExercised, aborted(&why, &rejected));
     conclude(
         ctx,

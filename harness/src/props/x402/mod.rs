@@ -22,8 +22,6 @@ use build::build;
 use edits::{Edit, case};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Instant;
 
 /// Where the x402 properties come from.
@@ -181,23 +179,16 @@ pub async fn payload_property(ctx: &Ctx, config: &PropsConfig) -> CheckResult {
             );
         }
     }
-    let executed = Arc::new(AtomicU32::new(0));
-    let handle = tokio::runtime::Handle::current();
     let mut runner = runner(config.cases, config.seed);
-    let outcome = drive(&mut runner, &case(), |edits| {
-        if started.elapsed() > config.budget {
-            return Ok(());
-        }
-        executed.fetch_add(1, Ordering::Relaxed);
-        let ran = handle
-            .block_on(run_case(ctx, &challenge, &edits))
-            .map_err(TestCaseError::reject)?;
-        match ran.violation {
-            Some(v) => Err(TestCaseError::fail(v)),
-            None => Ok(()),
-        }
-    });
-    let n = executed.load(Ordering::Relaxed);
+    let budget = (started, config.budget);
+    let challenge = &challenge;
+    let (outcome, n) = drive(
+        &mut runner,
+        &case(),
+        budget,
+        TestCaseError::reject,
+        |edits| async move { Ok(run_case(ctx, challenge, &edits).await?.violation) },
+    );
     let gave_up = |why| (Status::Error, format!("aborted: {why}"));
     conclude(
         ctx,
@@ -209,7 +200,7 @@ pub async fn payload_property(ctx: &Ctx, config: &PropsConfig) -> CheckResult {
         gave_up,
         |_, edits| async move {
             regressions::store(config.regressions.as_deref(), suite, &edits);
-            match run_case(ctx, &challenge, &edits).await {
+            match run_case(ctx, challenge, &edits).await {
                 Ok(ran) => {
                     let v = ran
                         .violation
@@ -350,28 +341,21 @@ pub async fn replay_property(ctx: &Ctx, config: &PropsConfig) -> CheckResult {
         Ok(c) => c,
         Err(r) => return r,
     };
-    let executed = Arc::new(AtomicU32::new(0));
-    let handle = tokio::runtime::Handle::current();
     // Replays are costlier than payload cases (several requests each): a tenth as many.
     let config = PropsConfig {
         cases: (config.cases / 10).max(8),
         ..config.clone()
     };
     let mut runner = runner(config.cases, config.seed ^ 0x5eed);
-    let outcome = drive(&mut runner, &replay_plan(), |plan| {
-        if started.elapsed() > config.budget {
-            return Ok(());
-        }
-        executed.fetch_add(1, Ordering::Relaxed);
-        match handle
-            .block_on(run_replay(ctx, &challenge, plan))
-            .map_err(TestCaseError::reject)?
-        {
-            Some(v) => Err(TestCaseError::fail(v)),
-            None => Ok(()),
-        }
-    });
-    let n = executed.load(Ordering::Relaxed);
+    let budget = (started, config.budget);
+    let challenge = &challenge;
+    let (outcome, n) = drive(
+        &mut runner,
+        &replay_plan(),
+        budget,
+        TestCaseError::reject,
+        |plan| run_replay(ctx, challenge, plan),
+    );
     let gave_up = |why| (Status::Error, format!("aborted: {why}"));
     conclude(
         ctx,
