@@ -33,8 +33,8 @@ pub fn test_plan(phases: &[Phase]) -> String {
     let mut steps = Vec::new();
     let mut users = 0u32;
     for p in phases {
-        let (target, hatch) = p.users.unwrap_or((0, 1.0));
-        let ramp = (f64::from(target.abs_diff(users)) / hatch).ceil() as u64;
+        let target = p.users.map_or(0, |u| u.0);
+        let ramp = p.ramp_from(users).as_secs();
         steps.push(format!("{target},{ramp}"));
         steps.push(format!("{target},{}", p.duration.as_secs().max(1)));
         users = target;

@@ -7,6 +7,7 @@ use super::http1::{Answer, Failure, Http1};
 use super::metrics::{Metrics, Sample, Violation};
 use super::profile::Txn;
 use super::txn::{Plan, Planned};
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -18,8 +19,8 @@ pub struct Client {
     pub metrics: Arc<Metrics>,
     /// The ids of the paid payments served.
     pub served: Arc<Mutex<Vec<String>>>,
-    /// `host:port` of the server, for connecting.
-    authority: String,
+    /// Where the server is.
+    server: Server,
     /// Each request gives up after this.
     timeout: Duration,
 }
@@ -33,21 +34,21 @@ pub struct Arrival {
 }
 
 impl Client {
-    /// A client of the plan's server.
-    pub fn new(
+    /// A client of the plan's server (its address resolved once, here).
+    pub async fn new(
         plan: Arc<Plan>,
         metrics: Arc<Metrics>,
         served: Arc<Mutex<Vec<String>>>,
         timeout: Duration,
-    ) -> Self {
-        let authority = authority(&plan.base_url);
-        Self {
-            authority,
+    ) -> Result<Self, String> {
+        let server = Server::resolve(&plan.base_url).await?;
+        Ok(Self {
+            server,
             plan,
             metrics,
             served,
             timeout,
-        }
+        })
     }
 
     /// Sends one request on `conn`, judges the answer and records it.
@@ -70,7 +71,7 @@ impl Client {
         let txn: Txn = planned.txn;
         let sent = Instant::now();
         let answer =
-            tokio::time::timeout(self.timeout, conn.exchange(&self.authority, &planned)).await;
+            tokio::time::timeout(self.timeout, conn.exchange(&self.server, &planned)).await;
         let done = Instant::now();
         let failure = |kind: &str, message: String| {
             Some(Violation {
@@ -125,30 +126,32 @@ impl Connection {
 
     /// Sends `planned` (opening the connection if need be) and reads the answer. A safe
     /// request that finds its kept-alive connection closed by the server goes again on a
-    /// new one, as browsers and reqwest do; its latency includes both tries.
-    async fn exchange(&mut self, authority: &str, planned: &Planned) -> Result<Answer, Failure> {
-        if self.open.as_mut().is_some_and(Http1::is_stale) {
+    /// new one, as browsers and reqwest do; its latency includes both tries. A request that
+    /// spends a payment never goes twice: the server may have taken it.
+    async fn exchange(&mut self, server: &Server, planned: &Planned) -> Result<Answer, Failure> {
+        if self.open.as_ref().is_some_and(Http1::is_stale) {
             self.close();
         }
-        match self.send_once(authority, planned).await {
-            Err(e) if e.stale && planned.method.is_safe() => {
+        match self.send_once(server, planned).await {
+            Err(e) if e.stale && planned.method.is_safe() && planned.ticket.is_none() => {
                 self.close();
-                self.send_once(authority, planned).await
+                self.send_once(server, planned).await
             }
             other => other,
         }
     }
 
-    async fn send_once(&mut self, authority: &str, planned: &Planned) -> Result<Answer, Failure> {
+    async fn send_once(&mut self, server: &Server, planned: &Planned) -> Result<Answer, Failure> {
         let http = match &mut self.open {
             Some(open) => open,
-            None => self.open.insert(Http1::connect(authority).await?),
+            None => self.open.insert(Http1::connect(&server.addrs).await?),
         };
+        let path = format!("{}{}", server.prefix, planned.path);
         let (answer, keep_alive) = http
             .exchange(
                 &planned.method,
-                &planned.path,
-                authority,
+                &path,
+                &server.authority,
                 &planned.headers,
                 &planned.body,
             )
@@ -160,14 +163,87 @@ impl Connection {
     }
 }
 
-/// `host:port` of a base URL (`http://127.0.0.1:8080` → `127.0.0.1:8080`).
-fn authority(base_url: &str) -> String {
-    base_url
-        .split("://")
-        .nth(1)
-        .unwrap_or(base_url)
-        .trim_end_matches('/')
-        .to_string()
+/// Waits up to `grace` for the workers to finish the requests they have, then cancels the
+/// rest and waits for them to go, so no sample lands after the run. A worker that
+/// panicked stops the run with the reason (its share of the load was missing).
+pub async fn drain(mut workers: tokio::task::JoinSet<()>, grace: Duration, stop: &super::Stop) {
+    let deadline = tokio::time::Instant::now() + grace;
+    loop {
+        let joined = match tokio::time::timeout_at(deadline, workers.join_next()).await {
+            Ok(Some(joined)) => joined,
+            Ok(None) => return,
+            Err(_) => {
+                workers.abort_all();
+                while workers.join_next().await.is_some() {}
+                return;
+            }
+        };
+        if let Err(e) = joined
+            && e.is_panic()
+        {
+            stop.stop(format!("a load worker failed: {e}"));
+        }
+    }
+}
+
+/// Where a run's server is: resolved once, so that no connection waits on a lookup.
+#[derive(Debug)]
+struct Server {
+    /// Its addresses.
+    addrs: Vec<SocketAddr>,
+    /// `host:port`, for the Host header.
+    authority: String,
+    /// The base URL's path, prefixed to every route's (`""` for none).
+    prefix: String,
+}
+
+impl Server {
+    /// The server of an `http://` base URL. paycheck's executors speak plain HTTP/1.1.
+    async fn resolve(base_url: &str) -> Result<Self, String> {
+        let (host, port, prefix) = parts(base_url)?;
+        let authority = if host.contains(':') {
+            format!("[{host}]:{port}")
+        } else {
+            format!("{host}:{port}")
+        };
+        let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
+            .await
+            .map_err(|e| format!("{base_url}: cannot resolve {host}: {e}"))?
+            .collect();
+        if addrs.is_empty() {
+            return Err(format!("{base_url}: {host} has no address"));
+        }
+        Ok(Self {
+            addrs,
+            authority,
+            prefix,
+        })
+    }
+}
+
+/// Whether paycheck's executors can load this base URL (plain `http://`).
+pub fn check_base_url(base_url: &str) -> Result<(), String> {
+    parts(base_url).map(|_| ())
+}
+
+/// Host, port (the default when none is given) and path prefix of an `http://` base URL.
+fn parts(base_url: &str) -> Result<(String, u16, String), String> {
+    let url = reqwest::Url::parse(base_url).map_err(|e| format!("{base_url}: {e}"))?;
+    if url.scheme() != "http" {
+        return Err(format!(
+            "{base_url}: paycheck's load executors speak plain HTTP; for an {} server use the closed model on goose (model = \"closed\", the default engine)",
+            url.scheme()
+        ));
+    }
+    let host = url
+        .host_str()
+        .ok_or_else(|| format!("{base_url}: no host"))?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    let port = url.port_or_known_default().unwrap_or(80);
+    let prefix = url.path().trim_end_matches('/').to_string();
+    Ok((host, port, prefix))
 }
 
 #[cfg(test)]
@@ -206,16 +282,26 @@ mod tests {
             body: Default::default(),
             ticket: None,
         };
+        let server = Server::resolve(&format!("http://{at}")).await.unwrap();
         let mut conn = Connection::default();
         for _ in 0..5 {
-            let answer = conn.exchange(&at, &planned).await.unwrap();
+            let answer = conn.exchange(&server, &planned).await.unwrap();
             assert_eq!(answer.status, 402);
         }
     }
 
     #[test]
-    fn the_authority_is_host_and_port() {
-        assert_eq!(authority("http://127.0.0.1:8080/"), "127.0.0.1:8080");
-        assert_eq!(authority("http://[::1]:80"), "[::1]:80");
+    fn a_base_url_gives_host_port_and_prefix() {
+        let p = |u| parts(u).unwrap();
+        assert_eq!(
+            p("http://127.0.0.1:8080/"),
+            ("127.0.0.1".into(), 8080, "".into())
+        );
+        assert_eq!(p("http://[::1]"), ("::1".into(), 80, "".into()));
+        assert_eq!(
+            p("http://localhost:9/api/"),
+            ("localhost".into(), 9, "/api".into())
+        );
+        assert!(parts("https://127.0.0.1").unwrap_err().contains("goose"));
     }
 }

@@ -20,6 +20,8 @@ const MAX_HEAD: usize = 64 * 1024;
 const MAX_BODY: usize = 16 * 1024 * 1024;
 /// Headers a response may have.
 const MAX_HEADERS: usize = 100;
+/// Interim (1xx) answers read before the final one, at most.
+const MAX_INTERIM: usize = 16;
 /// Each read asks for at least this much room.
 const READ_CHUNK: usize = 4096;
 
@@ -41,6 +43,8 @@ pub struct Http1 {
     buf: BytesMut,
     /// Answers read on it so far.
     answered: u64,
+    /// Bytes read from it so far.
+    received: u64,
 }
 
 /// What went wrong on a connection; after any, the connection is not reused.
@@ -75,9 +79,9 @@ impl std::fmt::Display for Failure {
 }
 
 impl Http1 {
-    /// Connects to `authority` (`host:port`).
-    pub async fn connect(authority: &str) -> Result<Self, Failure> {
-        let stream = TcpStream::connect(authority)
+    /// Connects to the first of `addrs` that answers.
+    pub async fn connect(addrs: &[std::net::SocketAddr]) -> Result<Self, Failure> {
+        let stream = TcpStream::connect(addrs)
             .await
             .map_err(|e| format!("connect: {e}"))?;
         let _ = stream.set_nodelay(true);
@@ -85,14 +89,19 @@ impl Http1 {
             stream,
             buf: BytesMut::new(),
             answered: 0,
+            received: 0,
         })
     }
 
-    /// True when the server has closed the idle connection (or sent something unasked):
-    /// it must not carry another request.
-    pub fn is_stale(&mut self) -> bool {
-        let mut probe = [0u8; 1];
-        !matches!(self.stream.try_read(&mut probe), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+    /// True when the server has closed the idle connection or sent something unasked: it
+    /// must not carry another request. Peeks at the socket itself (`MSG_PEEK`), so a FIN
+    /// the runtime has not yet reported is seen, and nothing is consumed.
+    pub fn is_stale(&self) -> bool {
+        let mut probe = [std::mem::MaybeUninit::<u8>::uninit()];
+        match socket2::SockRef::from(&self.stream).peek(&mut probe) {
+            Err(e) => e.kind() != std::io::ErrorKind::WouldBlock,
+            Ok(_) => true, // 0: closed; more: bytes nobody asked for
+        }
     }
 
     /// Sends one request and reads its answer. The bool says whether the connection may
@@ -107,14 +116,15 @@ impl Http1 {
     ) -> Result<(Answer, bool), Failure> {
         let request = encode(method, path, host, headers, body);
         let served_before = self.answered > 0;
+        let received_before = self.received;
         self.stream.write_all(&request).await.map_err(|e| Failure {
             message: format!("send: {e}"),
             stale: served_before,
         })?;
         let (status, headers, keep_alive) = self.read_head().await.map_err(|mut e| {
-            // Nothing of an answer came: on a connection that served before, the server
-            // closed it while idle, before this request reached it.
-            e.stale = served_before && self.buf.is_empty() && e.stale;
+            // Not one byte of an answer came (not even a 1xx): on a connection that served
+            // before, the server closed it while idle, before this request reached it.
+            e.stale = e.stale && served_before && self.received == received_before;
             e
         })?;
         self.answered += 1;
@@ -125,7 +135,8 @@ impl Http1 {
             Framing::Chunked => self.read_chunked().await?,
             Framing::UntilClose => self.read_to_close().await?,
         };
-        let keep_alive = keep_alive && framing != Framing::UntilClose;
+        // Bytes past the answer's end belong to no request: the connection is spoilt.
+        let keep_alive = keep_alive && framing != Framing::UntilClose && self.buf.is_empty();
         Ok((
             Answer {
                 status,
@@ -141,14 +152,18 @@ impl Http1 {
         if self.buf.capacity() - self.buf.len() < READ_CHUNK / 4 {
             self.buf.reserve(READ_CHUNK);
         }
-        self.stream
+        let n = self
+            .stream
             .read_buf(&mut self.buf)
             .await
-            .map_err(|e| format!("receive: {e}").into())
+            .map_err(|e| format!("receive: {e}"))?;
+        self.received += n as u64;
+        Ok(n)
     }
 
     /// Reads a final (non-1xx) response head: status, headers, keep-alive.
     async fn read_head(&mut self) -> Result<(u16, HeaderMap, bool), Failure> {
+        let mut interim = 0;
         loop {
             let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
             let mut response = httparse::Response::new(&mut slots);
@@ -165,11 +180,22 @@ impl Http1 {
                         headers.append(name, value);
                     }
                     self.buf.advance(len);
-                    // 1xx answers are interim (101 would switch protocols, never asked).
-                    if (100..200).contains(&status) && status != 101 {
+                    if status == 101 {
+                        return Err("101 Switching Protocols, though no upgrade was asked".into());
+                    }
+                    // 1xx answers are interim: the final one follows.
+                    if (100..200).contains(&status) {
+                        interim += 1;
+                        if interim > MAX_INTERIM {
+                            return Err(format!("over {MAX_INTERIM} interim (1xx) answers").into());
+                        }
                         continue;
                     }
-                    let close = has_token(&headers, "connection", "close");
+                    let close = has_token(&headers, "connection", "close")
+                        // RFC 9112 §6.3: both framings, or chunked in HTTP/1.0, may be a
+                        // smuggling attempt: read it, then close.
+                        || (headers.contains_key("transfer-encoding")
+                            && (version == 0 || headers.contains_key("content-length")));
                     let keep_alive = if version == 0 {
                         has_token(&headers, "connection", "keep-alive")
                     } else {
@@ -204,8 +230,9 @@ impl Http1 {
         if n > MAX_BODY {
             return Err(format!("a body of {n} bytes (over {MAX_BODY})").into());
         }
+        // Room for what is announced, up to a read's worth: the rest as it arrives.
         if self.buf.len() < n {
-            self.buf.reserve(n - self.buf.len());
+            self.buf.reserve((n - self.buf.len()).min(16 * READ_CHUNK));
         }
         while self.buf.len() < n {
             if self.fill().await? == 0 {
@@ -243,7 +270,7 @@ impl Http1 {
             let mut line = self.read_line().await?;
             line.extend_from_slice(b"\r\n");
             let size = match httparse::parse_chunk_size(&line) {
-                Ok(httparse::Status::Complete((_, size))) => size as usize,
+                Ok(httparse::Status::Complete((_, size))) => size,
                 _ => {
                     return Err(format!(
                         "a malformed chunk size: {:?}",
@@ -257,9 +284,10 @@ impl Http1 {
                 while !self.read_line().await?.is_empty() {}
                 return Ok(body.freeze());
             }
-            if body.len() + size > MAX_BODY {
-                return Err(format!("a body over {MAX_BODY} bytes").into());
-            }
+            let size = usize::try_from(size)
+                .ok()
+                .filter(|s| *s <= MAX_BODY - body.len())
+                .ok_or_else(|| format!("a body over {MAX_BODY} bytes (a chunk of {size})"))?;
             let chunk = self.read_exact(size + 2).await?;
             if &chunk[size..] != b"\r\n" {
                 return Err("a chunk not followed by CRLF".into());
@@ -292,7 +320,8 @@ fn framing(method: &Method, status: u16, headers: &HeaderMap) -> Result<Framing,
     if method == Method::HEAD || status == 204 || status == 304 || status < 200 {
         return Ok(Framing::Empty);
     }
-    if let Some(te) = headers.get("transfer-encoding") {
+    // The last coding of the last Transfer-Encoding line decides.
+    if let Some(te) = headers.get_all("transfer-encoding").iter().next_back() {
         let last = te
             .to_str()
             .unwrap_or_default()
@@ -313,7 +342,9 @@ fn framing(method: &Method, status: u16, headers: &HeaderMap) -> Result<Framing,
             let n: usize = v
                 .to_str()
                 .ok()
-                .and_then(|s| s.trim().parse().ok())
+                .map(str::trim)
+                .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|s| s.parse().ok())
                 .ok_or_else(|| format!("a malformed Content-Length: {v:?}"))?;
             if lengths.any(|other| other != v) {
                 return Err("conflicting Content-Length headers".into());
@@ -399,6 +430,10 @@ mod tests {
         (authority, task)
     }
 
+    async fn connect(at: &str) -> Http1 {
+        Http1::connect(&[at.parse().unwrap()]).await.unwrap()
+    }
+
     async fn get(c: &mut Http1) -> Result<(Answer, bool), Failure> {
         let mut headers = HeaderMap::new();
         headers.insert("accept", HeaderValue::from_static("application/json"));
@@ -414,7 +449,7 @@ mod tests {
             b"HTTP/1.1 204 No Content\r\n\r\n",
         ])
         .await;
-        let mut c = Http1::connect(&at).await.unwrap();
+        let mut c = connect(&at).await;
         let (a, keep) = get(&mut c).await.unwrap();
         assert_eq!((a.status, &a.body[..], keep), (402, &b"hello"[..], true));
         assert_eq!(a.headers["payment-required"], "e30=");
@@ -433,17 +468,17 @@ mod tests {
     #[tokio::test]
     async fn a_body_until_close_or_connection_close_ends_the_connection() {
         let (at, _server) = server(vec![b"HTTP/1.1 200 OK\r\n\r\nall of it"]).await;
-        let mut c = Http1::connect(&at).await.unwrap();
+        let mut c = connect(&at).await;
         let (a, keep) = get(&mut c).await.unwrap();
         assert_eq!((&a.body[..], keep), (&b"all of it"[..], false));
         let (at, _server) = server(vec![
             b"HTTP/1.1 200 OK\r\nConnection: close\r\ncontent-length: 2\r\n\r\nok",
         ])
         .await;
-        let mut c = Http1::connect(&at).await.unwrap();
+        let mut c = connect(&at).await;
         assert!(!get(&mut c).await.unwrap().1);
         let (at, _server) = server(vec![b"HTTP/1.0 200 OK\r\ncontent-length: 2\r\n\r\nok"]).await;
-        let mut c = Http1::connect(&at).await.unwrap();
+        let mut c = connect(&at).await;
         assert!(!get(&mut c).await.unwrap().1, "HTTP/1.0 closes by default");
     }
 
@@ -463,7 +498,7 @@ mod tests {
                 .unwrap();
             String::from_utf8_lossy(&got[..n]).into_owned()
         });
-        let mut c = Http1::connect(&at).await.unwrap();
+        let mut c = connect(&at).await;
         let (a, _) = c
             .exchange(&Method::POST, "/x", "h", &HeaderMap::new(), b"{\"a\":1}")
             .await
@@ -493,10 +528,16 @@ mod tests {
                 "chunk size",
             ),
             (b"NOT HTTP\r\n\r\n", "malformed response"),
+            (
+                b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nab\r\nfffffffffffffffe\r\n",
+                "over 16777216 bytes",
+            ),
+            (b"HTTP/1.1 200 OK\r\ncontent-length: +5\r\n\r\nhello", "Content-Length"),
+            (b"HTTP/1.1 101 Switching Protocols\r\n\r\n", "no upgrade was asked"),
             (b"", "without answering"),
         ] {
             let (at, _server) = server(vec![answer]).await;
-            let mut c = Http1::connect(&at).await.unwrap();
+            let mut c = connect(&at).await;
             let e = get(&mut c).await.unwrap_err();
             assert!(e.message.contains(want), "{want}: {e}");
             assert!(!e.stale, "the first request on a connection is never stale");
@@ -504,9 +545,35 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn extra_bytes_or_both_framings_end_the_connection() {
+        for answer in [
+            &b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nokEXTRA"[..],
+            b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+        ] {
+            let (at, _server) = server(vec![answer]).await;
+            let mut c = connect(&at).await;
+            let (a, keep) = get(&mut c).await.unwrap();
+            assert_eq!((&a.body[..], keep), (&b"ok"[..], false));
+        }
+    }
+
+    #[tokio::test]
+    async fn an_interim_answer_then_a_close_is_not_a_stale_connection() {
+        let (at, _server) = server(vec![
+            b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n",
+            b"HTTP/1.1 100 Continue\r\n\r\n",
+        ])
+        .await;
+        let mut c = connect(&at).await;
+        get(&mut c).await.unwrap();
+        let e = get(&mut c).await.unwrap_err();
+        assert!(!e.stale, "the server saw the request: {e}");
+    }
+
+    #[tokio::test]
     async fn a_connection_the_server_closed_while_idle_is_stale() {
         let (at, server) = server(vec![b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"]).await;
-        let mut c = Http1::connect(&at).await.unwrap();
+        let mut c = connect(&at).await;
         assert!(!c.is_stale(), "open and quiet");
         get(&mut c).await.unwrap();
         server.await.unwrap(); // the server closes the connection
@@ -560,5 +627,17 @@ mod tests {
             .is_err()
         );
         assert_eq!(framing(&get, 200, &h(&[])), Ok(Framing::UntilClose));
+        assert_eq!(
+            framing(
+                &get,
+                200,
+                &h(&[
+                    ("transfer-encoding", "gzip"),
+                    ("transfer-encoding", "chunked")
+                ])
+            ),
+            Ok(Framing::Chunked),
+            "the last line decides"
+        );
     }
 }

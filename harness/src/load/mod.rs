@@ -35,12 +35,13 @@ use txn::Plan;
 
 /// Replays sent before a run, to be replayed during it.
 const REPLAY_SEEDS: usize = 16;
-/// A closed-model pool is sized for each user to send this many requests a second (a
-/// generous guess on loopback) ...
-const CLOSED_RATE_PER_USER: f64 = 200.0;
-/// ... and for all of them together at most this many (above what one machine's paid path
-/// serves); the profile's `limits.pool` overrides both.
-const CLOSED_RATE_CEILING: f64 = 20_000.0;
+/// A closed-model pool is sized for each user to send this many requests a second (on
+/// loopback a lean user sends over 4,000), the mix's share of them paid ...
+const CLOSED_RATE_PER_USER: f64 = 10_000.0;
+/// ... and for all users together at most this many paid requests a second (above the
+/// 5-6k/s that a 2-core machine's paid path serves, BENCHMARKS.md); `limits.pool`
+/// overrides both.
+const CLOSED_PAID_CEILING: f64 = 8_000.0;
 
 /// A run's stop signal: the end of the schedule, a missed threshold, the request bound or
 /// Ctrl-C. The first reason given is kept.
@@ -138,13 +139,14 @@ fn pool_size(profile: &Profile) -> usize {
                 .iter()
                 .filter_map(|p| {
                     p.users.map(|(u, hatch)| {
-                        let rate = (f64::from(u) * CLOSED_RATE_PER_USER).min(CLOSED_RATE_CEILING);
+                        let paid =
+                            (f64::from(u) * CLOSED_RATE_PER_USER * share).min(CLOSED_PAID_CEILING);
                         // The ramp to this phase's users runs before its duration.
-                        rate * (p.duration.as_secs_f64() + f64::from(u) / hatch)
+                        paid * (p.duration.as_secs_f64() + f64::from(u) / hatch)
                     })
                 })
                 .sum();
-            (requests * share).ceil() as usize + 16
+            requests.ceil() as usize + 16
         }
     };
     estimate.min(profile.max_requests as usize)
@@ -176,6 +178,9 @@ pub async fn run(
             );
         }
     };
+    if profile.engine == Engine::Paycheck {
+        conn::check_base_url(&ctx.target.base_url)?;
+    }
     apply_mock_faults(ctx, profile)?;
     let replays = if profile.mix[Txn::Replay.index()] > 0 {
         REPLAY_SEEDS
@@ -228,7 +233,7 @@ pub async fn run(
                 served.clone(),
                 stop.clone(),
             )
-            .await
+            .await?
         }
         Model::Closed if profile.engine == Engine::Paycheck => {
             users::run(
@@ -238,7 +243,7 @@ pub async fn run(
                 served.clone(),
                 stop.clone(),
             )
-            .await;
+            .await?;
             Vec::new()
         }
         Model::Closed => {

@@ -11,7 +11,7 @@
 //! its intended time is measured, not hidden.
 
 use super::Stop;
-use super::conn::{Arrival, Client, Connection};
+use super::conn::{Arrival, Client, Connection, drain};
 use super::metrics::Metrics;
 use super::mix::Mixer;
 use super::schedule::Schedule;
@@ -97,9 +97,9 @@ pub async fn run(
     metrics: Arc<Metrics>,
     served: Arc<Mutex<Vec<String>>>,
     stop: Stop,
-) -> Vec<PhaseCount> {
+) -> Result<Vec<PhaseCount>, String> {
     let shared = Arc::new(Shared {
-        client: Client::new(plan.clone(), metrics.clone(), served, bounds.timeout),
+        client: Client::new(plan.clone(), metrics.clone(), served, bounds.timeout).await?,
         idle: Mutex::new((0..bounds.max_in_flight).collect()),
         freed: std::sync::Condvar::new(),
     });
@@ -127,14 +127,8 @@ pub async fn run(
     };
     let counts = dispatch.await.expect("the dispatcher does not panic");
     // The dispatcher hung up: each worker finishes the request it has, then ends.
-    let drained = tokio::time::timeout(bounds.drain, async {
-        while workers.join_next().await.is_some() {}
-    })
-    .await;
-    if drained.is_err() {
-        workers.abort_all();
-    }
-    counts
+    drain(workers, bounds.drain, &stop).await;
+    Ok(counts)
 }
 
 /// Sleeps until `at` in naps, unless told to stop; false when stopped.

@@ -124,6 +124,20 @@ pub struct Phase {
     pub users: Option<(u32, f64)>,
 }
 
+impl Phase {
+    /// How long its ramp from `before` users lasts: its users' change at its hatch rate,
+    /// in whole seconds as goose's test plan counts (zero for an open-model phase).
+    pub fn ramp_from(&self, before: u32) -> Duration {
+        match self.users {
+            Some((users, hatch)) => {
+                let secs = (f64::from(users.abs_diff(before)) / hatch).ceil();
+                Duration::from_secs_f64(secs.min(MAX_DURATION.as_secs_f64() * 2.0))
+            }
+            None => Duration::ZERO,
+        }
+    }
+}
+
 fn as_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_u64(d.as_millis() as u64)
 }
@@ -174,9 +188,22 @@ pub struct Profile {
 }
 
 impl Profile {
-    /// The total of the phases' durations.
+    /// Each phase's length: its ramp (closed model), then its duration.
+    pub fn spans(&self) -> Vec<Duration> {
+        let mut before = 0;
+        self.phases
+            .iter()
+            .map(|p| {
+                let ramp = p.ramp_from(before);
+                before = p.users.map_or(0, |u| u.0);
+                ramp + p.duration
+            })
+            .collect()
+    }
+
+    /// How long the phases last in all, ramps included.
     pub fn duration(&self) -> Duration {
-        self.phases.iter().map(|p| p.duration).sum()
+        self.spans().into_iter().sum()
     }
 
     /// The share of the mix that `txn` gets.
@@ -499,7 +526,7 @@ pub fn parse(file: &str, text: &str) -> Result<Profile, FileError> {
         return Err(err(
             raw.phases.span(),
             format!(
-                "the phases last {} s; a run lasts at most {} s",
+                "the phases last {} s, ramps included; a run lasts at most {} s",
                 profile.duration().as_secs(),
                 MAX_DURATION.as_secs()
             ),
@@ -577,6 +604,9 @@ paid = 1
             .replace("name = \"t\"", "name = \"t\"\nmodel = \"closed\"");
         let mut c = parse("c.toml", &closed).unwrap();
         assert_eq!(c.engine, Engine::Goose);
+        // 10 users within 1 s (the hatch rate defaults to the users), held 2 s; then down
+        // to 4 at 2 a second (3 s), held 1 s.
+        assert_eq!(c.duration(), Duration::from_secs(1 + 2 + 3 + 1));
         c.shard(1, 3);
         assert_eq!(c.phases[0].users, Some((4, 10.0 / 3.0)));
         assert_eq!(c.phases[1].users.unwrap().0, 2);

@@ -39,8 +39,8 @@ impl Monitor {
 /// The phase running at `elapsed`.
 fn phase_at(profile: &Profile, elapsed: Duration) -> &str {
     let mut end = Duration::ZERO;
-    for p in &profile.phases {
-        end += p.duration;
+    for (p, span) in profile.phases.iter().zip(profile.spans()) {
+        end += span;
         if elapsed < end {
             return &p.name;
         }

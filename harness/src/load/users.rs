@@ -10,7 +10,7 @@
 //! longer wanted closes its connection and waits; the run ends when the last phase does.
 
 use super::Stop;
-use super::conn::{Arrival, Client, Connection};
+use super::conn::{Arrival, Client, Connection, drain};
 use super::metrics::Metrics;
 use super::mix::Mixer;
 use super::profile::{Phase, Profile};
@@ -24,20 +24,17 @@ use tokio::sync::watch;
 const TICK: Duration = Duration::from_millis(50);
 
 /// The users wanted `t` into the run, or None once the phases are over. Each phase ramps
-/// from the users before it to its own, a user every `1/hatch` s (the first at once), then
-/// holds them for its duration.
+/// from the users before it to its own, a user every `1/hatch` s (the first at once), for
+/// its ramp ([`Phase::ramp_from`]), then holds them for its duration.
 pub fn users_at(phases: &[Phase], t: Duration) -> Option<u32> {
     let mut before = 0u32;
     let mut start = Duration::ZERO;
     for p in phases {
         let (target, hatch) = p.users.unwrap_or((0, 1.0));
-        let change = target.abs_diff(before);
-        let ramp = Duration::from_secs_f64(f64::from(change.saturating_sub(1)) / hatch);
+        let ramp = p.ramp_from(before);
         let end = start + ramp + p.duration;
         if t < end {
-            if t >= start + ramp {
-                return Some(target);
-            }
+            let change = target.abs_diff(before);
             let moved = ((t - start).as_secs_f64() * hatch).floor() as u32 + 1;
             let moved = moved.min(change);
             return Some(if target >= before {
@@ -116,9 +113,9 @@ pub async fn run(
     metrics: Arc<Metrics>,
     served: Arc<Mutex<Vec<String>>>,
     stop: Stop,
-) {
+) -> Result<(), String> {
     let shared = Arc::new(Shared {
-        client: Client::new(plan, metrics.clone(), served, profile.timeout),
+        client: Client::new(plan, metrics.clone(), served, profile.timeout).await?,
         mixer: Mixer::new(profile.mix),
         picks: AtomicU64::new(0),
         max_requests: profile.max_requests,
@@ -143,13 +140,8 @@ pub async fn run(
     // The phases are over (or the run was stopped): each user finishes the request it
     // has, then ends.
     drop(wanted);
-    let drained = tokio::time::timeout(profile.drain, async {
-        while users.join_next().await.is_some() {}
-    })
-    .await;
-    if drained.is_err() {
-        users.abort_all();
-    }
+    drain(users, profile.drain, &stop).await;
+    Ok(())
 }
 
 /// How often to recompute the users wanted: a user's interval at the fastest hatch rate
@@ -179,18 +171,19 @@ mod tests {
     fn users_ramp_at_the_hatch_rate_hold_then_end() {
         let phases = [phase(10, 5.0, 2), phase(4, 2.0, 1)];
         let at = |ms| users_at(&phases, Duration::from_millis(ms));
-        // Ramp up: the first user at once, one more every 200 ms; ten at 1.8 s.
+        // Ramp up over 2 s: the first user at once, one more every 200 ms; ten at 1.8 s.
         assert_eq!(at(0), Some(1));
         assert_eq!(at(199), Some(1));
         assert_eq!(at(200), Some(2));
         assert_eq!(at(1_799), Some(9));
         assert_eq!(at(1_800), Some(10));
-        // Held for 2 s, to 3.8 s; then down to 4 at 2 a second (2.5 s), held 1 s more.
-        assert_eq!(at(3_799), Some(10));
-        assert_eq!(at(3_800), Some(9));
-        assert_eq!(at(6_299), Some(5));
-        assert_eq!(at(6_300), Some(4));
-        assert_eq!(at(7_299), Some(4));
-        assert_eq!(at(7_300), None);
+        // Held for 2 s after the ramp, to 4 s; then down to 4 at 2 a second (a 3 s ramp,
+        // the last stop at 2.5 s into it), held 1 s more.
+        assert_eq!(at(3_999), Some(10));
+        assert_eq!(at(4_000), Some(9));
+        assert_eq!(at(6_499), Some(5));
+        assert_eq!(at(6_500), Some(4));
+        assert_eq!(at(7_999), Some(4));
+        assert_eq!(at(8_000), None);
     }
 }
