@@ -73,7 +73,7 @@ async fn transaction(user: &mut GooseUser, txn: Txn, shared: &Shared) -> Transac
         Err(Skip::PoolExhausted) => {
             // A user would otherwise spin through the rest of the run without sending.
             shared.metrics.pool_ran_out();
-            let reason = super::users::pool_spent(&shared.plan);
+            let reason = shared.plan.pool_spent();
             shared.stop.stop(reason.clone());
             trigger_killswitch(&reason);
             return Ok(());

@@ -146,7 +146,11 @@ impl Connection {
             Some(open) => open,
             None => self.open.insert(Http1::connect(&server.addrs).await?),
         };
-        let path = format!("{}{}", server.prefix, planned.path);
+        let path = if server.prefix.is_empty() {
+            std::borrow::Cow::Borrowed(planned.path.as_str())
+        } else {
+            std::borrow::Cow::Owned(format!("{}{}", server.prefix, planned.path))
+        };
         let (answer, keep_alive) = http
             .exchange(
                 &planned.method,

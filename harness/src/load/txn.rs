@@ -71,6 +71,14 @@ fn violation(kind: &str, message: impl Into<String>) -> Option<Violation> {
 }
 
 impl Plan {
+    /// Why a closed run stops when its payments run out, and what to do.
+    pub fn pool_spent(&self) -> String {
+        format!(
+            "the {} payments made before the run ran out; set [limits] pool higher",
+            self.pool.len()
+        )
+    }
+
     /// The request `txn` sends now.
     pub fn request(&self, txn: Txn) -> Result<Planned, Skip> {
         let route = match txn {

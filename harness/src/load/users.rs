@@ -79,7 +79,7 @@ async fn user(id: u32, shared: Arc<Shared>, mut wanted: watch::Receiver<u32>) {
             Ok(p) => p,
             Err(Skip::PoolExhausted) => {
                 shared.client.metrics.pool_ran_out();
-                shared.stop.stop(pool_spent(&shared.client.plan));
+                shared.stop.stop(shared.client.plan.pool_spent());
                 return;
             }
         };
@@ -96,14 +96,6 @@ async fn user(id: u32, shared: Arc<Shared>, mut wanted: watch::Receiver<u32>) {
         };
         shared.client.send(&mut conn, arrival).await;
     }
-}
-
-/// Why a closed run stops when its payments run out.
-pub fn pool_spent(plan: &Plan) -> String {
-    format!(
-        "the {} payments made before the run ran out; set [limits] pool higher",
-        plan.pool.len()
-    )
 }
 
 /// Runs the closed-model phases with paycheck's own users.

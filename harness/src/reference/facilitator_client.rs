@@ -46,11 +46,7 @@ impl Believable for SettlementResponse {
 impl FacilitatorClient {
     /// A client for the facilitator at `base` (a trailing `/` is dropped).
     pub fn new(base: &str, timeout: Duration) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .no_proxy()
-            .build()
-            .expect("a plain HTTP client builds");
+        let http = crate::reference::backend_client(timeout);
         Self {
             base: base.trim_end_matches('/').to_string(),
             http,

@@ -116,3 +116,13 @@ impl ReferenceServer {
         self.server.stop().await;
     }
 }
+
+/// The HTTP client a reference server calls its backend with (facilitator or LNbits):
+/// loopback, so no proxy; every call bounded by `timeout`.
+pub(crate) fn backend_client(timeout: std::time::Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .no_proxy()
+        .build()
+        .expect("a plain HTTP client builds")
+}

@@ -5,9 +5,11 @@
 use super::{all_refused, challenge, paid, paid_credential, send_credential};
 use crate::catalogue::spec::{Spec, add, body};
 use crate::catalogue::{Check, Ctx, Level, Need, Outcome};
+use crate::payer::lightning::L402Payment;
 use crate::protocol::Suite;
 use crate::protocol::codec::encode_base64;
 use crate::protocol::l402::{Identifier, Macaroon, Token, TokenKind, format_credential, sha256};
+use crate::target::RouteSpec;
 use alloy::primitives::{B256, hex};
 use serde_json::json;
 
@@ -221,15 +223,19 @@ async fn self_minted(ctx: &Ctx) -> Outcome {
     all_refused(&answers)
 }
 
+/// A paid credential of `route`, its token read.
+async fn paid_token(ctx: &Ctx, route: &RouteSpec) -> Result<(Token, L402Payment), Outcome> {
+    let (chosen, payment) = paid_credential(ctx, route).await?;
+    let token = Token::read(&chosen.token)
+        .map_err(|e| Outcome::not_exercised(format!("the token is not base64: {e}")))?;
+    Ok((token, payment))
+}
+
 async fn tampered_token(ctx: &Ctx) -> Outcome {
     let route = paid(ctx);
-    let (chosen, payment) = match paid_credential(ctx, route).await {
+    let (token, payment) = match paid_token(ctx, route).await {
         Ok(v) => v,
         Err(o) => return o,
-    };
-    let token = match Token::read(&chosen.token) {
-        Ok(t) => t,
-        Err(e) => return Outcome::not_exercised(format!("the token is not base64: {e}")),
     };
     let mut variants = Vec::new();
     if let Some(m) = token.macaroon() {
@@ -275,13 +281,9 @@ fn services(m: &Macaroon) -> Vec<String> {
 
 async fn expired_caveat(ctx: &Ctx) -> Outcome {
     let route = paid(ctx);
-    let (chosen, payment) = match paid_credential(ctx, route).await {
+    let (token, payment) = match paid_token(ctx, route).await {
         Ok(v) => v,
         Err(o) => return o,
-    };
-    let token = match Token::read(&chosen.token) {
-        Ok(t) => t,
-        Err(e) => return Outcome::not_exercised(format!("the token is not base64: {e}")),
     };
     let past = crate::payer::unix_now().saturating_sub(60);
     let narrowed = match &token.kind {

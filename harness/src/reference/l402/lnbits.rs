@@ -48,11 +48,7 @@ fn classify(e: reqwest::Error) -> LnError {
 impl LnbitsClient {
     /// A client for the backend at `base`, sending `api_key` as `X-Api-Key`.
     pub fn new(base: &str, api_key: &str, timeout: Duration) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .no_proxy()
-            .build()
-            .expect("a plain HTTP client builds");
+        let http = crate::reference::backend_client(timeout);
         Self {
             base: base.trim_end_matches('/').to_string(),
             api_key: api_key.to_string(),
