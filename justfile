@@ -21,10 +21,11 @@ load profile="scenarios/load/smoke.toml":
 snapshots action="check":
     cargo run --release -- snapshot {{action}}
 
-# paycheck against the reference SDKs: x402 from npm, L402 (l402-kit) from PyPI.
+# paycheck against the reference SDKs: x402 from npm and PyPI, L402 (l402-kit) from PyPI.
 interop:
     cargo build --release
     bash interop/run.sh target/release/paycheck
+    bash interop/x402-fastapi/run.sh target/release/paycheck
     bash interop/l402kit/run.sh target/release/paycheck
 
 # Criterion benchmarks of signing, verification, codecs and schemas, pinned to one core.

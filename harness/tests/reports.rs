@@ -36,6 +36,8 @@ async fn real_report() -> Report {
         suite: "x402-v2".into(),
         target: ctx.target.base_url.clone(),
         target_kind: "embedded".into(),
+        required: Vec::new(),
+        target_error: None,
         results,
     };
     drop(ctx);
@@ -142,9 +144,12 @@ fn fixed_result(id: &str, status: Status, level: Level) -> CheckResult {
         request_headers: vec![("Accept".into(), "application/json".into())],
         request_body: None,
         status: 200,
+        head_status: None,
         response_headers: vec![("content-type".into(), "application/json".into())],
         body: "{\"data\":\"<b>free</b>\"}".into(),
+        body_bytes: 21,
         error: None,
+        timed_out: false,
         elapsed: Duration::from_millis(3),
         retried: false,
     };
@@ -188,6 +193,8 @@ fn fixed_report() -> Report {
         suite: "x402-v2".into(),
         target: "http://127.0.0.1:4402".into(),
         target_kind: "url".into(),
+        required: vec!["x402-v2/payment/served".into()],
+        target_error: None,
         results,
     };
     Report::new(vec![suite], false, true, 42.0)
@@ -204,6 +211,26 @@ fn the_markdown_summary_is_stable() {
 #[test]
 fn the_junit_document_is_stable() {
     insta::assert_snapshot!("junit_xml", paycheck::report::render_junit(&fixed_report()));
+}
+
+#[test]
+fn junit_turns_red_for_an_interrupted_run_and_an_unproven_money_path() {
+    let report = fixed_report();
+    assert!(report.incomplete);
+    let xml = paycheck::report::render_junit(&report);
+    assert!(xml.contains("paycheck/run/complete"), "{xml}");
+    assert!(
+        xml.contains("<error message=\"the run was interrupted"),
+        "{xml}"
+    );
+    let complete = Report::new(report.suites.clone(), false, false, 1.0);
+    assert!(!complete.unproven.is_empty());
+    let xml = paycheck::report::render_junit(&complete);
+    assert!(!xml.contains("paycheck/run/complete"));
+    assert!(
+        xml.contains("paycheck/unproven/x402-v2/payment/served"),
+        "{xml}"
+    );
 }
 
 #[test]

@@ -95,12 +95,13 @@ fn target_without_paid_routes_or_off_loopback_is_a_usage_error() {
 }
 
 #[test]
-fn an_unreachable_target_is_exit_3() {
+fn an_unreachable_target_is_exit_3_with_its_reports_written() {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
+    let dir = std::env::temp_dir().join(format!("paycheck-unreachable-{}", std::process::id()));
     let out = Command::new(bin())
         .args([
             "run",
@@ -108,10 +109,17 @@ fn an_unreachable_target_is_exit_3() {
             &format!("http://127.0.0.1:{port}"),
             "--paid",
             "GET /premium",
+            "--report-dir",
         ])
+        .arg(&dir)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(3));
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap();
+    let why = report["suites"][0]["target_error"].as_str().unwrap();
+    assert!(why.contains("cannot connect"), "{why}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -6,6 +6,7 @@
 //! [`runner`] grades it by level (`--strict` makes SHOULD misses count).
 
 mod l402;
+pub mod money_path;
 pub mod outcome;
 pub mod runner;
 mod spec;

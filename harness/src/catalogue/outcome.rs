@@ -121,9 +121,9 @@ impl Outcome {
         Self::new(Status::Error, message)
     }
 
-    /// Adds an exchange as evidence.
+    /// Adds an exchange as evidence (its body cut to the display length).
     pub fn with(mut self, exchange: &crate::target::Exchange) -> Self {
-        self.exchanges.push(exchange.clone());
+        self.exchanges.push(exchange.evidence());
         self
     }
 }

@@ -1,7 +1,8 @@
 //! Runs checks one after another against one target, and grades them by level.
 
-use super::{Check, Ctx, Level, Need, Status};
+use super::{Check, Ctx, Level, Need, Outcome, Status};
 use crate::target::Exchange;
+use crate::target::tally::{Tally, tallied};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::Serialize;
 use std::time::Instant;
@@ -89,6 +90,30 @@ pub fn grade(level: Level, raw: Status, strict: bool) -> Status {
     }
 }
 
+/// A pass or a warning stands only on whole answers: when the server never answered, or
+/// one of the check's answers broke off (and the check did not say it grades silence),
+/// the outcome is an error that names the broken exchange. Failures stand as they are.
+pub fn answered_or_error(outcome: Outcome, tally: Tally) -> Outcome {
+    if !matches!(outcome.status, Status::Pass | Status::Warn) {
+        return outcome;
+    }
+    match tally.first_broken {
+        Some(ex) => Outcome::error(format!(
+            "no verdict: {} to {} {} (the check would have said: {})",
+            ex.describe(),
+            ex.method,
+            ex.url,
+            outcome.message
+        ))
+        .with(&ex),
+        None if tally.answered == 0 => Outcome::error(format!(
+            "no verdict: the check got no answer from the server (it would have said: {})",
+            outcome.message
+        )),
+        None => outcome,
+    }
+}
+
 /// Runs one check.
 pub async fn run_check(ctx: &Ctx, check: &Check, strict: bool) -> CheckResult {
     let start = Instant::now();
@@ -97,7 +122,10 @@ pub async fn run_check(ctx: &Ctx, check: &Check, strict: bool) -> CheckResult {
         None if ctx.target.paid.is_empty() => {
             super::Outcome::unsupported("no paid route: pass --paid 'GET /premium'")
         }
-        None => (check.run)(ctx).await,
+        None => {
+            let (outcome, tally) = tallied((check.run)(ctx)).await;
+            answered_or_error(outcome, tally)
+        }
     };
     CheckResult {
         id: check.id.clone(),
@@ -130,6 +158,51 @@ pub async fn run_suite(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn tally(answered: usize, broken: Option<Exchange>) -> Tally {
+        Tally {
+            answered,
+            broken: usize::from(broken.is_some()),
+            first_broken: broken,
+        }
+    }
+
+    /// An exchange with a port nobody listens on (bound, then let go): refused.
+    fn broken_exchange() -> Exchange {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port();
+        let target = crate::target::Target::new(
+            &format!("http://127.0.0.1:{port}"),
+            crate::protocol::Dialect::X402V2,
+            std::time::Duration::from_secs(1),
+        );
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(target.send(&"GET /x".parse().unwrap(), None, &[]))
+    }
+
+    #[test]
+    fn a_pass_stands_only_on_whole_answers() {
+        let pass = || Outcome::pass("looks fine");
+        assert_eq!(
+            answered_or_error(pass(), tally(2, None)).status,
+            Status::Pass
+        );
+        let never = answered_or_error(pass(), tally(0, None));
+        assert_eq!(never.status, Status::Error);
+        assert!(never.message.contains("no answer"), "{}", never.message);
+        let ex = broken_exchange();
+        assert!(!ex.answered());
+        let broken = answered_or_error(Outcome::lenient("a", "b"), tally(3, Some(ex)));
+        assert_eq!(broken.status, Status::Error);
+        assert_eq!(broken.exchanges.len(), 1);
+        let fail = Outcome::fail("a 402", "no answer");
+        assert_eq!(answered_or_error(fail, tally(0, None)).status, Status::Fail);
+    }
 
     #[test]
     fn grading_follows_level_and_strictness() {

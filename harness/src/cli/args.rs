@@ -1,11 +1,12 @@
 //! Command-line flags.
 
 use super::exit::EXIT_CODES_HELP;
+use crate::catalogue::money_path::Scope;
 use crate::duration::parse_duration;
 use crate::mocks::facilitator::faults::FaultRule;
 use crate::mocks::lightning::LnFaultRule;
 use crate::protocol::Suite;
-use crate::target::RouteSpec;
+use crate::target::{BodyLimits, RouteSpec};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -102,6 +103,16 @@ pub struct RunArgs {
     /// Count SHOULD and best-practice misses as failures.
     #[arg(long)]
     pub strict: bool,
+    /// What a pass must prove. `full` (default): the money path (a valid payment served
+    /// and settled once, a wrong one refused, a used one refused) and every MUST graded;
+    /// a run that could not exercise them exits 1. `signal-only`: a server paycheck cannot
+    /// pay (a mainnet-only offer, a real facilitator) is graded on what it answers unpaid.
+    #[arg(long = "profile", value_name = "PROFILE", default_value = "full")]
+    pub profile: Scope,
+    /// How much of each response body to keep for the checks (the rest is counted, not
+    /// kept); paycheck stops reading a body at 16 times this, or 16 MiB, whichever is more.
+    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    pub max_body: Option<usize>,
     /// Where to write the reports.
     #[arg(long, value_name = "DIR", default_value = "reports/latest")]
     pub report_dir: PathBuf,
@@ -112,6 +123,46 @@ pub struct RunArgs {
     /// Print the results as JSON on stdout instead of text.
     #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub format: String,
+}
+
+impl RunArgs {
+    /// The body limits the flags ask for.
+    pub fn body_limits(&self) -> BodyLimits {
+        self.max_body
+            .map_or(BodyLimits::DEFAULT, BodyLimits::keeping)
+    }
+}
+
+/// A size in bytes: `65536`, `64KiB`, `1MiB`, `1GiB` (also `KB`, `MB`, `k`, `m`).
+pub fn parse_size(text: &str) -> Result<usize, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let n: usize = digits
+        .parse()
+        .map_err(|_| format!("'{text}' is not a size: write bytes, or 64KiB, 1MiB"))?;
+    let factor: usize = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        other => {
+            return Err(format!(
+                "unknown size unit '{other}' in '{text}': use KiB, MiB or GiB"
+            ));
+        }
+    };
+    let size = n
+        .checked_mul(factor)
+        .ok_or_else(|| format!("'{text}' is too large"))?;
+    if size < 1024 {
+        return Err(format!(
+            "'{text}' keeps too little to read any 402: use at least 1KiB"
+        ));
+    }
+    Ok(size)
 }
 
 /// Flags of `paycheck mocks`.
@@ -171,7 +222,8 @@ pub struct MocksArgs {
 /// Flags of `paycheck serve-reference`.
 #[derive(Debug, Args)]
 pub struct ServeReferenceArgs {
-    /// Which suite's server: x402-v2, x402-v1, t402, l402 or l402-single-use.
+    /// Which suite's server: x402-v2, x402-v1, t402, t402-v1 (t402 version 1: graded by
+    /// the t402 suite, which detects it), l402 or l402-single-use.
     #[arg(long, value_name = "PROTOCOL", default_value = "x402-v2")]
     pub protocol: Suite,
     /// Port on 127.0.0.1 (0 picks a free one).

@@ -120,5 +120,19 @@ pub fn render(report: &Report) -> String {
             ""
         }
     );
+    if !report.unproven.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nNOT PROVEN ({} profile): a pass needs these graded, so this run fails closed:",
+            report.scope
+        );
+        for u in &report.unproven {
+            let _ = writeln!(out, "  ? {}: {}", u.id, u.why);
+        }
+        let _ = writeln!(
+            out,
+            "  give paycheck what they need (see each reason), scope them away with --exclude, or pass --profile signal-only for a server paycheck cannot pay"
+        );
+    }
     out
 }

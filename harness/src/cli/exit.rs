@@ -7,7 +7,7 @@ use std::process::ExitCode;
 pub enum Exit {
     /// 0: every required check passed (or a server stopped cleanly).
     Ok,
-    /// 1: a check failed or a threshold was missed.
+    /// 1: a check failed, the money path was not proven, or a threshold was missed.
     Failed,
     /// 2: usage or scenario-file error.
     Usage,
@@ -39,8 +39,9 @@ impl From<Exit> for ExitCode {
 /// The exit-code table, as printed in `--help`.
 pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
-  0  every required check passed
-  1  a check failed or a threshold was missed
+  0  every required check passed, and the money path was proven
+  1  a check failed, the money path or a MUST was not proven (NOT PROVEN lists what is
+     missing), a threshold was missed, or the run was interrupted
   2  usage or scenario-file error
-  3  the target could not be reached or started
+  3  the target could not be reached or started, or never answered (reports are written)
   4  internal error";

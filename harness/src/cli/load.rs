@@ -93,10 +93,42 @@ pub(super) async fn load(args: LoadArgs) -> Exit {
         let stop = stop.clone();
         let _ = ctrlc::set_handler(move || stop.interrupt());
     }
+    let options = |kind: &str| Options {
+        report_dir: args.report_dir.clone(),
+        shard: args.shard,
+        target_kind: kind.into(),
+        progress: args.format == "text",
+    };
     let (wired, ctx) = match wire(&args, &profile, payer, &stop).await {
         Ok(Some(w)) => w,
-        Ok(None) => return Exit::Failed,
-        Err(exit) => return exit,
+        not_started => {
+            // Ctrl-C, or a target that could not be started or reached: still a report.
+            let (kind, target) = match (&args.spawn, &args.target) {
+                (Some(cmd), _) => ("spawned", cmd.as_str()),
+                (None, Some(url)) => ("url", url.as_str()),
+                (None, None) => ("embedded", "embedded"),
+            };
+            let (exit, reason) = match not_started {
+                Err(exit) => (
+                    exit,
+                    "the target could not be started or reached (see above)",
+                ),
+                _ => (Exit::Failed, "interrupted before the run started"),
+            };
+            let report = load::failed_report(
+                &profile,
+                target,
+                &options(kind),
+                reason.into(),
+                exit == Exit::Failed,
+            );
+            let written = finish(&report, &args.report_dir, &args.format);
+            return if written == Exit::Internal {
+                written
+            } else {
+                exit
+            };
+        }
     };
     let kind = match &wired {
         Wired::Embedded(_) => "embedded",
@@ -115,13 +147,9 @@ pub(super) async fn load(args: LoadArgs) -> Exit {
         profile.duration().as_secs_f64(),
         ctx.target.base_url
     );
-    let options = Options {
-        report_dir: args.report_dir.clone(),
-        shard: args.shard,
-        target_kind: kind.into(),
-        progress: args.format == "text",
-    };
-    let result = load::run(&ctx, &profile, &options, stop).await;
+    let options = options(kind);
+    let result = load::run(&ctx, &profile, &options, stop.clone()).await;
+    let ctx_url = ctx.target.base_url.clone();
     drop(ctx);
     match wired {
         Wired::Embedded(e) => e.stop().await,
@@ -131,13 +159,11 @@ pub(super) async fn load(args: LoadArgs) -> Exit {
         }
         Wired::Url(mocks) => mocks.stop().await,
     }
-    match result {
-        Ok(report) => finish(&report, &args.report_dir, &args.format),
-        Err(e) => {
-            eprintln!("error: {e}");
-            Exit::Failed
-        }
-    }
+    let report = result.unwrap_or_else(|e| {
+        eprintln!("error: {e}");
+        load::failed_report(&profile, &ctx_url, &options, e, stop.was_interrupted())
+    });
+    finish(&report, &args.report_dir, &args.format)
 }
 
 /// Starts (or reaches) the target; `Ok(None)` when Ctrl-C came first.
@@ -179,7 +205,10 @@ async fn wire(
             }
         }
         (None, Some(url)) => {
-            ensure_reachable(url, profile.timeout).await?;
+            ensure_reachable(url, profile.timeout).await.map_err(|e| {
+                eprintln!("error: {e}");
+                Exit::Unreachable
+            })?;
             let mocks = Mocks::start(&args.mocks, false, Some(LOAD_JOURNAL_CAPACITY)).await?;
             let ctx = ctx_for(url, profile, &mocks, payer);
             Ok(Some((Wired::Url(mocks), ctx)))

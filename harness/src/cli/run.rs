@@ -5,6 +5,7 @@ use super::args::{PropsArgs, RunArgs, SnapshotAction, SnapshotArgs};
 use super::console;
 use super::wiring::{Mocks, SpawnSettings, check_loopback, ensure_reachable, spawn_server};
 use super::{Exit, listen_for_stop};
+use crate::catalogue::money_path::money_path;
 use crate::catalogue::runner::CheckResult;
 use crate::catalogue::runner::{Selection, grade, run_suite, select};
 use crate::catalogue::{Check, Ctx, Status, catalogue, with_scenarios};
@@ -74,8 +75,52 @@ impl Plan<'_> {
         )
     }
 
+    /// What this run must grade: the money-path checks among `checks`, or for property
+    /// tests both properties (the payload property pays, the replay property replays).
+    fn required(&self, suite: Suite, checks: &[Check]) -> Vec<String> {
+        match self.mode {
+            Mode::Checks => {}
+            Mode::Props(_) => {
+                return ["payload", "replay"]
+                    .iter()
+                    .map(|p| format!("{}/props/{p}", suite.id()))
+                    .collect();
+            }
+            Mode::Snapshot(..) => return Vec::new(),
+        }
+        money_path(suite)
+            .iter()
+            .map(|name| format!("{}/{name}", suite.id()))
+            .filter(|id| checks.iter().any(|c| &c.id == id))
+            .collect()
+    }
+
+    /// Records a suite that could not run at all, and why.
+    fn record_unreachable(&self, suite: Suite, url: &str, kind: &str, why: String) {
+        eprintln!("error: {suite}: {why}");
+        let required = self
+            .checks(suite)
+            .map(|c| self.required(suite, &c))
+            .unwrap_or_default();
+        self.collected
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(SuiteReport {
+                suite: suite.id().into(),
+                target: url.into(),
+                target_kind: kind.into(),
+                required,
+                target_error: Some(why),
+                results: Vec::new(),
+            });
+    }
+
     /// Runs one suite on `ctx`, recording results as they come.
-    async fn run_on(&self, ctx: Arc<Ctx>, kind: &str) -> Result<(), String> {
+    async fn run_on(&self, mut ctx: Ctx, kind: &str) -> Result<(), String> {
+        if let Err(why) = ctx.target.preflight().await {
+            self.record_unreachable(ctx.target.suite, &ctx.target.base_url, kind, why);
+            return Ok(());
+        }
         let suite = ctx.target.suite;
         let checks = self.checks(suite)?;
         let index = {
@@ -84,6 +129,8 @@ impl Plan<'_> {
                 suite: suite.id().into(),
                 target: ctx.target.base_url.clone(),
                 target_kind: kind.into(),
+                required: self.required(suite, &checks),
+                target_error: None,
                 results: Vec::new(),
             });
             all.len() - 1
@@ -120,6 +167,7 @@ impl Plan<'_> {
 
     fn target(&self, base: &str, suite: Suite) -> Target {
         let mut target = Target::new(base, suite, self.args.timeout);
+        target.limits = self.args.body_limits();
         target.paid = self.args.paid.clone();
         target.free = self.args.free.clone();
         target.failing = self.args.failing.clone();
@@ -150,6 +198,7 @@ pub(super) async fn snapshot(args: SnapshotArgs) -> Exit {
             .clone()
             .unwrap_or_else(|| format!("reports/snapshots/{kind}").into()),
         redact: args.redact.clone(),
+        require_paid: args.run.profile == crate::catalogue::money_path::Scope::Full,
     };
     eprintln!("snapshots in {}", config.dir.display());
     run_with(args.run, Mode::Snapshot(config, args.premium_price)).await
@@ -249,7 +298,8 @@ async fn run_with(args: RunArgs, mode: Mode) -> Exit {
         args.strict,
         interrupted,
         started.elapsed().as_secs_f64() * 1000.0,
-    );
+    )
+    .scoped(args.profile);
     finish(&args, &report)
 }
 
@@ -312,9 +362,9 @@ async fn run_embedded(plan: &Plan<'_>, suites: &[Suite]) -> Result<bool, Exit> {
             }
         };
         let embedded = started.map_err(|e| format!("cannot start the embedded servers: {e}"))?;
-        let ctx = Arc::new(embedded.ctx(plan.args.timeout, plan.payer()));
-        let result = plan.run_on(ctx.clone(), "embedded").await;
-        drop(ctx);
+        let mut ctx = embedded.ctx(plan.args.timeout, plan.payer());
+        ctx.target.limits = plan.args.body_limits();
+        let result = plan.run_on(ctx, "embedded").await;
         embedded.stop().await;
         result
     }));
@@ -338,13 +388,13 @@ impl Plan<'_> {
     ) -> Result<bool, Exit> {
         until_stopped(&self.stop, async {
             for suite in suites {
-                let ctx = Arc::new(Ctx {
+                let ctx = Ctx {
                     target: self.target(url, *suite),
                     facilitator: mocks.facilitator.clone(),
                     lightning: mocks.lightning.clone(),
                     payer: self.payer(),
-                });
-                self.run_on(ctx.clone(), kind).await?;
+                };
+                self.run_on(ctx, kind).await?;
             }
             Ok(())
         })
@@ -366,6 +416,17 @@ async fn run_spawned(plan: &Plan<'_>, suites: &[Suite], command: &str) -> Result
             mocks.stop().await;
             return Ok(true);
         }
+        Err(Exit::Unreachable) => {
+            mocks.stop().await;
+            let why = format!(
+                "the spawned server did not start or answer on its port (its output: {})",
+                settings.log.display()
+            );
+            for suite in suites {
+                plan.record_unreachable(*suite, command, "spawned", why.clone());
+            }
+            return Ok(false);
+        }
         Err(exit) => {
             mocks.stop().await;
             return Err(exit);
@@ -381,7 +442,12 @@ async fn run_spawned(plan: &Plan<'_>, suites: &[Suite], command: &str) -> Result
 /// `--target URL`: a server paycheck does not control.
 async fn run_url(plan: &Plan<'_>, suites: &[Suite], url: &str) -> Result<bool, Exit> {
     let args = plan.args;
-    ensure_reachable(url, args.timeout).await?;
+    if let Err(why) = ensure_reachable(url, args.timeout).await {
+        for suite in suites {
+            plan.record_unreachable(*suite, url, "url", why.clone());
+        }
+        return Ok(false);
+    }
     let mocks = Mocks::start(&args.mocks, false, None).await?;
     let result = plan.run_suites(suites, url, &mocks, "url").await;
     mocks.stop().await;
@@ -414,16 +480,21 @@ fn finish(args: &RunArgs, report: &Report) -> Exit {
     exit_for(report)
 }
 
-/// 1 for a failure, an interrupted run, or a run that graded nothing; 4 for harness
-/// errors; 0 otherwise.
+/// The exit code of a finished run, most serious first: 1 for an interrupted run; 3 when a
+/// target never answered; 1 for a failure, for anything the fail-closed rule found
+/// unproven, or for a run that graded nothing; 4 for harness errors; 0 otherwise.
 pub fn exit_for(report: &Report) -> Exit {
-    if report.count(Status::Fail) > 0 || report.incomplete {
+    if report.incomplete {
         Exit::Failed
-    } else if report.count(Status::Error) > 0 {
-        Exit::Internal
+    } else if report.target_unreachable() {
+        Exit::Unreachable
+    } else if report.count(Status::Fail) > 0 || !report.unproven.is_empty() {
+        Exit::Failed
     } else if report.graded() == 0 {
         eprintln!("no check graded the server: failing closed");
         Exit::Failed
+    } else if report.count(Status::Error) > 0 {
+        Exit::Internal
     } else {
         Exit::Ok
     }

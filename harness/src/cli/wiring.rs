@@ -35,23 +35,25 @@ pub(super) fn check_loopback(url: &str) -> Result<(), String> {
     }
 }
 
-/// Exit 3 unless something answers TCP at `url` within `timeout`.
-pub(super) async fn ensure_reachable(url: &str, timeout: Duration) -> Result<(), Exit> {
+/// `Err` with the reason (the run then exits 3) unless something accepts TCP at `url`
+/// within `timeout`.
+pub(super) async fn ensure_reachable(url: &str, timeout: Duration) -> Result<(), String> {
     let addr = reqwest::Url::parse(url)
         .ok()
         .and_then(|u| u.socket_addrs(|| Some(80)).ok())
         .and_then(|a| a.into_iter().next());
-    let reachable = match addr {
-        Some(addr) => tokio::time::timeout(timeout, tokio::net::TcpStream::connect(addr))
-            .await
-            .is_ok_and(|r| r.is_ok()),
-        None => false,
+    let Some(addr) = addr else {
+        return Err(format!("cannot resolve {url} to an address"));
     };
-    if reachable {
-        Ok(())
-    } else {
-        eprintln!("error: cannot reach {url}: is the server running?");
-        Err(Exit::Unreachable)
+    match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(addr)).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(format!(
+            "cannot connect to {url}: {e}: is the server running?"
+        )),
+        Err(_) => Err(format!(
+            "no connection to {url} within {:.1} s: is the server running?",
+            timeout.as_secs_f64()
+        )),
     }
 }
 

@@ -15,9 +15,11 @@
 //! report.
 
 use super::Stop;
+use super::http1::MAX_BODY;
 use super::metrics::{Metrics, Sample, Violation};
 use super::profile::{Phase, Profile, Txn};
 use super::txn::{Plan, Skip};
+use crate::target::cause_chain;
 use goose::config::{GooseConfiguration, GooseDefault, GooseDefaultType};
 use goose::goose::{
     GooseMethod, GooseRequest, GooseUser, Scenario, Transaction, TransactionResult,
@@ -96,19 +98,37 @@ async fn transaction(user: &mut GooseUser, txn: Txn, shared: &Shared) -> Transac
     let sent = Instant::now();
     let answer = user.request(request).await?;
     let (status, violation) = match answer.response {
-        Ok(response) => {
+        Ok(mut response) => {
             let status = response.status().as_u16();
             let headers = response.headers().clone();
-            match response.bytes().await {
+            // Chunk by chunk up to the engine's cap, so that an endless or huge body costs
+            // at most the cap and is a broken answer (goose's reqwest is not ours to name,
+            // so the loop stays here).
+            let read = async {
+                let mut body = Vec::new();
+                loop {
+                    match response.chunk().await {
+                        Ok(Some(chunk)) if body.len() + chunk.len() > MAX_BODY => {
+                            break Err(format!(
+                                "a body over {MAX_BODY} bytes; paycheck stopped reading"
+                            ));
+                        }
+                        Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+                        Ok(None) => break Ok(body),
+                        Err(e) => break Err(format!("body: {}", cause_chain(&e))),
+                    }
+                }
+            };
+            match read.await {
                 Ok(body) => (
                     Some(status),
                     shared.plan.judge(txn, status, &headers, &body),
                 ),
-                Err(e) => (
+                Err(message) => (
                     Some(status),
                     Some(Violation {
                         kind: "no-answer".into(),
-                        message: format!("body: {e}"),
+                        message,
                     }),
                 ),
             }
@@ -122,7 +142,7 @@ async fn transaction(user: &mut GooseUser, txn: Txn, shared: &Shared) -> Transac
                     "no-answer"
                 }
                 .into(),
-                message: e.to_string(),
+                message: cause_chain(&e),
             }),
         ),
     };

@@ -17,7 +17,7 @@ use tokio::net::TcpStream;
 /// A response head larger than this is refused.
 const MAX_HEAD: usize = 64 * 1024;
 /// A response body larger than this is refused (a load answer is small).
-const MAX_BODY: usize = 16 * 1024 * 1024;
+pub(crate) const MAX_BODY: usize = 16 * 1024 * 1024;
 /// Headers a response may have.
 const MAX_HEADERS: usize = 100;
 /// Interim (1xx) answers read before the final one, at most.

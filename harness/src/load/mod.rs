@@ -288,6 +288,36 @@ pub async fn run(
     }))
 }
 
+/// The report of a run that could not start measuring (the target never answered, the
+/// payments could not be made): nothing measured, not passed, and why. A load run writes
+/// its report whatever happens.
+pub fn failed_report(
+    profile: &Profile,
+    target: &str,
+    options: &Options,
+    reason: String,
+    interrupted: bool,
+) -> LoadReport {
+    let measured = Metrics::new().snapshot();
+    LoadReport::new(report::Parts {
+        profile,
+        target,
+        target_kind: &options.target_kind,
+        shard: options.shard,
+        started_at: std::time::SystemTime::now(),
+        pool: report::PoolInfo {
+            payments: 0,
+            build_ms: 0.0,
+        },
+        phases: report::phases(profile, &[]),
+        measured: &measured,
+        checks: Vec::new(),
+        thresholds: Vec::new(),
+        stopped: Some(reason),
+        interrupted,
+    })
+}
+
 fn apply_mock_faults(ctx: &Ctx, profile: &Profile) -> Result<(), String> {
     if !profile.facilitator_faults.is_empty() {
         let f = ctx.facilitator.as_deref().ok_or(

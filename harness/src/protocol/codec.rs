@@ -84,6 +84,12 @@ pub fn decode_base64(text: &str) -> Result<(Vec<u8>, Vec<Deviation>), Base64Erro
     Ok((bytes, deviations))
 }
 
+/// True for the deviation rules of the encoding (base64 flavour, JSON white space), as
+/// opposed to what the message says.
+pub fn is_encoding(rule: &str) -> bool {
+    rule.starts_with("base64.") || rule == "json.not-compact"
+}
+
 /// Reports white space between JSON tokens (not around the document): the specification's
 /// examples are compact JSON.
 pub fn json_whitespace(bytes: &[u8]) -> Option<Deviation> {

@@ -120,7 +120,7 @@ impl Message for SettlementResponse {
                 "a successful settlement names its transaction",
             ));
         }
-        if dialect != Dialect::X402V1 && !is_caip2(&self.network) {
+        if !dialect.is_v1() && !is_caip2(&self.network) {
             out.push(Deviation::new(
                 "network.caip2",
                 "/network",

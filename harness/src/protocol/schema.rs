@@ -108,9 +108,39 @@ const SOURCES: &[(Dialect, &str, &str)] = &[
         "facilitator-request",
         include_str!("../../../schemas/t402/facilitator-request.schema.json"),
     ),
+    (
+        Dialect::T402V1,
+        "payment-required",
+        include_str!("../../../schemas/t402-v1/payment-required.schema.json"),
+    ),
+    (
+        Dialect::T402V1,
+        "payment-payload",
+        include_str!("../../../schemas/t402-v1/payment-payload.schema.json"),
+    ),
+    (
+        Dialect::T402V1,
+        "settlement-response",
+        include_str!("../../../schemas/x402-v1/settlement-response.schema.json"),
+    ),
+    (
+        Dialect::T402V1,
+        "verify-response",
+        include_str!("../../../schemas/x402-v2/verify-response.schema.json"),
+    ),
+    (
+        Dialect::T402V1,
+        "supported-response",
+        include_str!("../../../schemas/t402-v1/supported-response.schema.json"),
+    ),
+    (
+        Dialect::T402V1,
+        "facilitator-request",
+        include_str!("../../../schemas/t402-v1/facilitator-request.schema.json"),
+    ),
 ];
 
-/// Twenty entries: a linear scan is as fast as hashing here.
+/// Twenty-six entries: a linear scan is as fast as hashing here.
 type Compiled = Vec<((Dialect, &'static str), Validator)>;
 
 fn compiled() -> &'static Compiled {
@@ -119,10 +149,12 @@ fn compiled() -> &'static Compiled {
         SOURCES
             .iter()
             .map(|(dialect, name, text)| {
-                let schema: Value = serde_json::from_str(text)
-                    .unwrap_or_else(|e| panic!("schemas/{dialect}/{name}: not JSON: {e}"));
-                let validator = jsonschema::validator_for(&schema)
-                    .unwrap_or_else(|e| panic!("schemas/{dialect}/{name}: not a schema: {e}"));
+                let schema: Value = serde_json::from_str(text).unwrap_or_else(|e| {
+                    panic!("schemas/{}/{name}: not JSON: {e}", dialect.wire_name())
+                });
+                let validator = jsonschema::validator_for(&schema).unwrap_or_else(|e| {
+                    panic!("schemas/{}/{name}: not a schema: {e}", dialect.wire_name())
+                });
                 ((*dialect, *name), validator)
             })
             .collect()

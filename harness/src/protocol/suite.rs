@@ -87,6 +87,10 @@ impl fmt::Display for Suite {
 impl FromStr for Suite {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == "t402-v1" {
+            // Not a suite of its own (the t402 suite detects it), but a server to serve.
+            return Ok(Suite::X402(Dialect::T402V1));
+        }
         Suite::ALL.into_iter().find(|x| x.id() == s).ok_or_else(|| {
             let ids: Vec<&str> = Suite::ALL.iter().map(|x| x.id()).collect();
             format!("unknown suite '{s}': expected one of {}", ids.join(", "))

@@ -108,16 +108,16 @@ impl PaymentRequirementsV1 {
 
 impl Message for PaymentRequiredV1 {
     const NAME: &'static str = "payment-required";
-    fn check(&self, _dialect: Dialect, out: &mut Vec<Deviation>) {
-        check_version(self.x402_version, Dialect::X402V1, out);
+    fn check(&self, dialect: Dialect, out: &mut Vec<Deviation>) {
+        check_version(self.x402_version, dialect, out);
         check_accepts(&self.accepts, out, |req, path, out| req.check(path, out));
     }
 }
 
 impl Message for PaymentPayloadV1 {
     const NAME: &'static str = "payment-payload";
-    fn check(&self, _dialect: Dialect, out: &mut Vec<Deviation>) {
-        check_version(self.x402_version, Dialect::X402V1, out);
+    fn check(&self, dialect: Dialect, out: &mut Vec<Deviation>) {
+        check_version(self.x402_version, dialect, out);
         let exact_evm = self.scheme == "exact" && chain_id(&self.network).is_some();
         check_exact_payload(exact_evm, &self.payload, out);
     }

@@ -64,11 +64,17 @@ pub enum ReferenceFault {
     NoHeaderLimit,
     /// The 402's requirements carry a 10 KiB description.
     HugeRequirements,
+    /// The settlement receipt is JSON with spaces after separators, as Python's
+    /// `json.dumps` writes it (the official Python SDK does this).
+    SpacedReceipt,
+    /// The offer says `mimeType: null` (v1: in each requirement, which the facilitator
+    /// receives too; v2: in `resource`).
+    NullMimeType,
 }
 
 impl ReferenceFault {
     /// Every faulty build.
-    pub const ALL: [ReferenceFault; 27] = [
+    pub const ALL: [ReferenceFault; 29] = [
         ReferenceFault::No402,
         ReferenceFault::NoRequirements,
         ReferenceFault::DecimalAmount,
@@ -96,6 +102,8 @@ impl ReferenceFault {
         ReferenceFault::MalformedFacilitatorRequest,
         ReferenceFault::NoHeaderLimit,
         ReferenceFault::HugeRequirements,
+        ReferenceFault::SpacedReceipt,
+        ReferenceFault::NullMimeType,
     ];
 
     /// The checks (`SECTION/NAME`, in every suite that has them) written to catch this
@@ -149,6 +157,8 @@ impl ReferenceFault {
             MalformedFacilitatorRequest => &["payment/facilitator-request"],
             NoHeaderLimit => &["http/hygiene/header-limit"],
             HugeRequirements => &["http/402-signal/header-budget"],
+            SpacedReceipt => &["payment/receipt-encoding"],
+            NullMimeType => &["http/402-signal/requirements-schema"],
         }
     }
 
@@ -182,6 +192,8 @@ impl ReferenceFault {
             ReferenceFault::MalformedFacilitatorRequest => "malformed-facilitator-request",
             ReferenceFault::NoHeaderLimit => "no-header-limit",
             ReferenceFault::HugeRequirements => "huge-requirements",
+            ReferenceFault::SpacedReceipt => "spaced-receipt",
+            ReferenceFault::NullMimeType => "null-mime-type",
         }
     }
 }

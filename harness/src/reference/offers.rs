@@ -97,9 +97,14 @@ pub fn offer_v1(config: &ReferenceConfig, route: &PaidRoute, url: &str) -> Payme
 /// The offer as wire JSON, exactly as a payment's `accepted` (v2) must echo it, or as the
 /// facilitator receives it in `paymentRequirements`.
 pub fn offer_json(config: &ReferenceConfig, route: &PaidRoute, url: &str) -> Value {
-    match config.dialect {
-        Dialect::X402V1 => serde_json::to_value(offer_v1(config, route, url)).expect("serialises"),
-        _ => serde_json::to_value(offer_v2(config, route)).expect("serialises"),
+    if config.dialect.is_v1() {
+        let mut offer = serde_json::to_value(offer_v1(config, route, url)).expect("serialises");
+        if config.fault == Some(ReferenceFault::NullMimeType) {
+            offer["mimeType"] = Value::Null;
+        }
+        offer
+    } else {
+        serde_json::to_value(offer_v2(config, route)).expect("serialises")
     }
 }
 
@@ -114,9 +119,9 @@ pub fn payment_required(
     fn wire<T: Message>(d: Dialect, m: &T) -> Value {
         to_wire_json(d, m)
     }
-    match config.dialect {
-        Dialect::X402V1 => wire(
-            Dialect::X402V1,
+    let mut document = match config.dialect {
+        d if d.is_v1() => wire(
+            d,
             &PaymentRequiredV1 {
                 x402_version: 1,
                 error,
@@ -137,5 +142,14 @@ pub fn payment_required(
                 extensions: None,
             },
         ),
+    };
+    if config.fault == Some(ReferenceFault::NullMimeType) {
+        match document.get_mut("accepts").and_then(Value::as_array_mut) {
+            Some(accepts) if config.dialect.is_v1() => {
+                accepts.iter_mut().for_each(|a| a["mimeType"] = Value::Null);
+            }
+            _ => document["resource"]["mimeType"] = Value::Null,
+        }
     }
+    document
 }

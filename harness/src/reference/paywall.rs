@@ -11,7 +11,7 @@ use crate::protocol::facilitator::SettlementResponse;
 use crate::protocol::reasons::{INVALID_PAYLOAD, INVALID_PAYMENT_REQUIREMENTS};
 use crate::protocol::v1::PaymentPayloadV1;
 use crate::protocol::v2::PaymentPayload;
-use crate::protocol::{DecodeError, Dialect, Mode, decode_header, encode_header};
+use crate::protocol::{DecodeError, Dialect, Mode, decode_header, encode_header, to_wire_json};
 use crate::serve::json_response;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -107,7 +107,7 @@ impl Paywall {
             return json_response(status, &json!({}));
         }
         let mut response = match dialect {
-            Dialect::X402V1 => json_response(status, &required),
+            Dialect::X402V1 | Dialect::T402V1 => json_response(status, &required),
             // The v2 body is the server's choice; the spec's example is `{}` for a 402.
             Dialect::X402V2 if status == StatusCode::PAYMENT_REQUIRED => {
                 json_response(status, &json!({}))
@@ -142,7 +142,16 @@ impl Paywall {
     }
 
     fn with_settlement(&self, mut response: Response, settlement: &SettlementResponse) -> Response {
-        let value = encode_header(self.config.dialect, settlement);
+        let value = if self.has(ReferenceFault::SpacedReceipt) {
+            let json = to_wire_json(self.config.dialect, settlement);
+            let spaced = serde_json::to_string(&json)
+                .expect("JSON serialises")
+                .replace("\":", "\": ")
+                .replace(",\"", ", \"");
+            encode_base64(spaced.as_bytes())
+        } else {
+            encode_header(self.config.dialect, settlement)
+        };
         response.headers_mut().insert(
             self.config.dialect.response_header(),
             HeaderValue::from_str(&value).expect("base64 is a valid header value"),
@@ -306,11 +315,12 @@ impl Paywall {
     /// Decodes the payment header; returns the payload as wire JSON.
     fn read_payment(&self, header: &str) -> Result<Value, DecodeError> {
         let dialect = self.config.dialect;
-        let read = |mode| match dialect {
-            Dialect::X402V1 => {
+        let read = |mode| {
+            if dialect.is_v1() {
                 decode_header::<PaymentPayloadV1>(dialect, mode, header).map(|d| d.json)
+            } else {
+                decode_header::<PaymentPayload>(dialect, mode, header).map(|d| d.json)
             }
-            _ => decode_header::<PaymentPayload>(dialect, mode, header).map(|d| d.json),
         };
         match read(Mode::Strict) {
             Err(e) if only_encoding_deviations(&e) => read(Mode::Lenient),
@@ -323,17 +333,12 @@ impl Paywall {
     fn requirements(&self, route: &PaidRoute, url: &str, payload: &Value) -> Value {
         let mut offer = offer_json(&self.config, route, url);
         if self.has(ReferenceFault::TrustClientOffer) {
-            match self.config.dialect {
-                Dialect::X402V1 => {
-                    if let Some(value) = payload.pointer("/payload/authorization/value") {
-                        offer["maxAmountRequired"] = value.clone();
-                    }
+            if self.config.dialect.is_v1() {
+                if let Some(value) = payload.pointer("/payload/authorization/value") {
+                    offer["maxAmountRequired"] = value.clone();
                 }
-                _ => {
-                    if let Some(accepted) = payload.get("accepted") {
-                        offer = accepted.clone();
-                    }
-                }
+            } else if let Some(accepted) = payload.get("accepted") {
+                offer = accepted.clone();
             }
         }
         offer
@@ -341,12 +346,11 @@ impl Paywall {
 
     /// v2 and t402: `accepted` must equal the offer (key order aside). v1: scheme and network.
     fn matches_offer(&self, payload: &Value, offer: &Value) -> bool {
-        match self.config.dialect {
-            Dialect::X402V1 => {
-                payload.get("scheme") == offer.get("scheme")
-                    && payload.get("network") == offer.get("network")
-            }
-            _ => payload.get("accepted") == Some(offer),
+        if self.config.dialect.is_v1() {
+            payload.get("scheme") == offer.get("scheme")
+                && payload.get("network") == offer.get("network")
+        } else {
+            payload.get("accepted") == Some(offer)
         }
     }
 

@@ -32,6 +32,13 @@ pub fn render(report: &Report) -> String {
             "<p class=\"fail\"><b>Incomplete run</b>: interrupted before every check ran.</p>\n",
         );
     }
+    if !report.unproven.is_empty() {
+        h.push_str("<p class=\"fail\"><b>Not proven</b>: a pass needs these graded, so this run fails closed.</p>\n<ul>\n");
+        for u in &report.unproven {
+            let _ = writeln!(h, "<li><code>{}</code>: {}</li>", esc(&u.id), esc(&u.why));
+        }
+        h.push_str("</ul>\n");
+    }
     h.push_str("<table><tr><th>suite</th><th>target</th><th>pass</th><th>fail</th><th>warn</th><th>unsupported</th><th>not exercised</th><th>error</th></tr>\n");
     for s in &report.suites {
         let c = |st: Status| s.count(st);

@@ -21,12 +21,30 @@ pub fn xml_escape(text: &str) -> String {
     out
 }
 
+/// The run's own verdicts that no check carries: an interruption, and each thing the
+/// fail-closed rule found unproven. A JUnit-only gate must see these red too.
+fn run_verdicts(report: &Report) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    if report.incomplete {
+        out.push((
+            "paycheck/run/complete".to_string(),
+            "the run was interrupted before every check ran: this report is incomplete".into(),
+        ));
+    }
+    for u in &report.unproven {
+        out.push((format!("paycheck/unproven/{}", u.id), u.why.clone()));
+    }
+    out
+}
+
 /// Renders the JUnit document.
 pub fn render(report: &Report) -> String {
     let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let total: usize = report.suites.iter().map(|s| s.results.len()).sum();
+    let verdicts = run_verdicts(report);
+    let total: usize =
+        report.suites.iter().map(|s| s.results.len()).sum::<usize>() + verdicts.len();
     let failures = report.count(Status::Fail);
-    let errors = report.count(Status::Error);
+    let errors = report.count(Status::Error) + verdicts.len();
     let _ = writeln!(
         x,
         "<testsuites name=\"paycheck\" tests=\"{total}\" failures=\"{failures}\" errors=\"{errors}\" time=\"{:.3}\">",
@@ -90,6 +108,23 @@ pub fn render(report: &Report) -> String {
                 Status::Pass => {}
             }
             x.push_str("</testcase>\n");
+        }
+        x.push_str("  </testsuite>\n");
+    }
+    if !verdicts.is_empty() {
+        let _ = writeln!(
+            x,
+            "  <testsuite name=\"paycheck\" tests=\"{n}\" failures=\"0\" errors=\"{n}\" skipped=\"0\">",
+            n = verdicts.len()
+        );
+        for (name, why) in &verdicts {
+            let _ = writeln!(
+                x,
+                "    <testcase name=\"{}\" classname=\"paycheck.run\" time=\"0.000\"><error message=\"{}\">{}</error></testcase>",
+                xml_escape(name),
+                xml_escape(why),
+                xml_escape(why)
+            );
         }
         x.push_str("  </testsuite>\n");
     }

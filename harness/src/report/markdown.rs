@@ -10,6 +10,13 @@ pub fn render(report: &Report) -> String {
     if report.incomplete {
         m.push_str("**Incomplete run**: interrupted before every check ran.\n\n");
     }
+    if !report.unproven.is_empty() {
+        m.push_str("**Not proven**: a pass needs these graded, so this run fails closed.\n\n");
+        for u in &report.unproven {
+            let _ = writeln!(m, "- `{}`: {}", u.id, u.why);
+        }
+        m.push('\n');
+    }
     m.push_str("| suite | target | pass | fail | warn | unsupported | not exercised | error |\n|---|---|---|---|---|---|---|---|\n");
     for s in &report.suites {
         let c = |st: Status| s.count(st);

@@ -4,13 +4,16 @@
 //! response shown for every check that did not pass).
 
 mod atomic;
+pub mod gate;
 mod html;
 mod junit;
 mod markdown;
 mod sarif;
 
 use crate::catalogue::Status;
+use crate::catalogue::money_path::Scope;
 use crate::catalogue::runner::CheckResult;
+pub use gate::Unproven;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -53,6 +56,11 @@ pub struct SuiteReport {
     pub target: String,
     /// What the target was: `embedded`, `spawned` or `url`.
     pub target_kind: String,
+    /// The money-path check ids this run selected: each must be graded for a pass.
+    pub required: Vec<String>,
+    /// Why no check could run on the target (it never answered), if so.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_error: Option<String>,
     /// Every check run, in order.
     pub results: Vec<CheckResult>,
 }
@@ -75,6 +83,11 @@ pub struct Report {
     pub incomplete: bool,
     /// Whether SHOULD misses counted as failures.
     pub strict: bool,
+    /// What the run set out to prove (`--profile`).
+    pub scope: Scope,
+    /// What a pass needs that the run did not prove (the fail-closed rule); a run with any
+    /// entry here does not exit 0.
+    pub unproven: Vec<Unproven>,
     /// Counts by status over every suite.
     pub totals: BTreeMap<Status, usize>,
     /// Wall time of the run.
@@ -90,15 +103,30 @@ impl Report {
         for r in suites.iter().flat_map(|s| &s.results) {
             *totals.entry(r.status).or_insert(0) += 1;
         }
+        let unproven = gate::unproven(&suites, Scope::Full, incomplete);
         Self {
             version: REPORT_VERSION,
             paycheck: env!("CARGO_PKG_VERSION"),
             incomplete,
             strict,
+            scope: Scope::Full,
+            unproven,
             totals,
             elapsed_ms,
             suites,
         }
+    }
+
+    /// The same report judged for `scope`.
+    pub fn scoped(mut self, scope: Scope) -> Self {
+        self.scope = scope;
+        self.unproven = gate::unproven(&self.suites, scope, self.incomplete);
+        self
+    }
+
+    /// True when some suite could not run because its target never answered.
+    pub fn target_unreachable(&self) -> bool {
+        self.suites.iter().any(|s| s.target_error.is_some())
     }
 
     /// How many results have `status`.

@@ -8,7 +8,7 @@ pub mod model;
 
 use crate::catalogue::{Check, Level, Need};
 use crate::payer::WrongPayment;
-use crate::protocol::Suite;
+use crate::protocol::{Dialect, Suite};
 /// A problem in a scenario file, at its file, line and column.
 pub type ScenarioError = crate::file_error::FileError;
 use model::ScenarioFile;
@@ -295,8 +295,20 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
 
 impl Scenario {
     /// The check this scenario makes in `suite`, if it lists that suite.
+    /// True when the scenario belongs to `suite`. A t402 v1 server (graded in the `t402`
+    /// suite) gets the scenarios that name `t402-v1`, and those written for both t402 and
+    /// the v1 wire (`t402` with `x402-v1`); a scenario for the v2 wire alone is not its.
+    pub fn applies_to(&self, suite: Suite) -> bool {
+        let has = |d: Dialect| self.suites.contains(&Suite::X402(d));
+        if suite == Suite::X402(Dialect::T402V1) {
+            return has(Dialect::T402V1) || (has(Dialect::T402) && has(Dialect::X402V1));
+        }
+        self.suites.contains(&suite)
+    }
+
+    /// The scenario as a check of `suite`, if it belongs to it.
     pub fn check(&self, suite: Suite) -> Option<Check> {
-        if !self.suites.contains(&suite) {
+        if !self.applies_to(suite) {
             return None;
         }
         let id = self.spec.id.get_ref();

@@ -35,7 +35,8 @@ use toml::Spanned;
 pub struct ScenarioFile {
     /// The id without its suite prefix, such as `replay/sequential`.
     pub id: Spanned<String>,
-    /// The suites it belongs to: `x402-v2`, `x402-v1`, `t402`.
+    /// The suites it belongs to: `x402-v2`, `x402-v1`, `t402`, `t402-v1`, `l402`,
+    /// `l402-single-use`.
     pub suites: Spanned<Vec<String>>,
     /// A short title.
     pub title: String,

@@ -4,7 +4,7 @@
 //! Payment hashes, token ids, times and the tokens and invoices themselves change with
 //! every challenge and are redacted.
 
-use super::{SnapshotConfig, document, slug};
+use super::{Captured, SnapshotConfig, document, paid_document, slug};
 use crate::catalogue::Ctx;
 use crate::protocol::Mode;
 use crate::protocol::l402::Token;
@@ -77,8 +77,8 @@ pub(super) fn decoded_challenges(ex: &Exchange) -> Option<Value> {
     Some(Value::Array(list))
 }
 
-/// Captures every L402 snapshot of one suite: (name, content).
-pub(super) async fn capture(ctx: &Ctx, config: &SnapshotConfig) -> Vec<(String, String)> {
+/// Captures every L402 snapshot of one suite.
+pub(super) async fn capture(ctx: &Ctx, config: &SnapshotConfig) -> Vec<Captured> {
     let suite = ctx.target.suite.id();
     let mut out = Vec::new();
     for route in &ctx.target.paid {
@@ -90,21 +90,43 @@ pub(super) async fn capture(ctx: &Ctx, config: &SnapshotConfig) -> Vec<(String, 
         add("unpaid", &unpaid);
         let malformed = ctx.target.send(route, Some("L402 %%%"), &[]).await;
         add("malformed-credential", &malformed);
-        let Ok(challenges) = read_challenges(&unpaid.headers_all("www-authenticate")) else {
-            continue;
+        let challenges = match read_challenges(&unpaid.headers_all("www-authenticate")) {
+            Ok(c) => c,
+            Err(e) => {
+                let why = format!("the unpaid answer has no readable challenge ({e})");
+                if let Some(doc) = paid_document(ctx, Err(why), config) {
+                    out.push((format!("{base}__paid"), doc));
+                }
+                continue;
+            }
         };
         let chosen = challenges.preferred().clone();
         let wrong = format_credential("L402", &chosen.token, &hex::encode(B256::ZERO));
         let bad = ctx.target.send(route, Some(&wrong), &[]).await;
         add("bad-preimage", &bad);
-        let Some(lightning) = ctx.lightning.as_deref() else {
-            continue;
-        };
-        if let Ok(paid) = ctx.payer.pay_l402(lightning, &chosen) {
-            let first = ctx.target.send(route, Some(&paid.credential), &[]).await;
-            add("paid", &first);
-            let again = ctx.target.send(route, Some(&paid.credential), &[]).await;
-            add("replay", &again);
+        let paid = ctx
+            .lightning
+            .as_deref()
+            .ok_or_else(|| crate::catalogue::Need::Lightning.how().to_string())
+            .and_then(|ln| {
+                ctx.payer
+                    .pay_l402(ln, &chosen)
+                    .map_err(|e| format!("paycheck cannot pay this invoice: {e}"))
+            });
+        match paid {
+            Ok(paid) => {
+                let first = ctx.target.send(route, Some(&paid.credential), &[]).await;
+                if let Some(doc) = paid_document(ctx, Ok(&first), config) {
+                    out.push((format!("{base}__paid"), doc));
+                }
+                let again = ctx.target.send(route, Some(&paid.credential), &[]).await;
+                out.push((format!("{base}__replay"), document(ctx, &again, config)));
+            }
+            Err(why) => {
+                if let Some(doc) = paid_document(ctx, Err(why), config) {
+                    out.push((format!("{base}__paid"), doc));
+                }
+            }
         }
     }
     out

@@ -40,6 +40,10 @@ pub struct SnapshotConfig {
     pub dir: PathBuf,
     /// A server's own volatile fields, redacted in every snapshot document.
     pub redact: Vec<normalize::Redaction>,
+    /// Each paid route must have a served paid answer to snapshot (`--profile full`): a
+    /// payment paycheck cannot make, or one the server does not serve, is a failure, not
+    /// a missing file.
+    pub require_paid: bool,
 }
 
 /// A route's name in snapshot file names: `get-premium`.
@@ -63,8 +67,19 @@ pub(crate) fn slug(route: &RouteSpec) -> String {
     )
 }
 
-/// One answer as a normalised document.
-pub(crate) fn document(ctx: &Ctx, ex: &Exchange, config: &SnapshotConfig) -> String {
+/// One snapshot as captured: its normalised document, or why the answer cannot be one
+/// (a broken or missing answer is never a baseline).
+pub(crate) type Captured = (String, Result<String, String>);
+
+/// One answer as a normalised document; an answer that did not arrive whole is an error.
+pub(crate) fn document(
+    ctx: &Ctx,
+    ex: &Exchange,
+    config: &SnapshotConfig,
+) -> Result<String, String> {
+    if !ex.answered() {
+        return Err(format!("{} to {} {}", ex.describe(), ex.method, ex.url));
+    }
     let mut headers = serde_json::Map::new();
     for name in normalize::KEPT_HEADERS {
         let values = ex.headers_all(name);
@@ -103,17 +118,33 @@ pub(crate) fn document(ctx: &Ctx, ex: &Exchange, config: &SnapshotConfig) -> Str
             }
         }
     }
-    if let Some(e) = &ex.error {
-        doc["error"] = json!(e);
-    }
     let mut doc = normalize::sort_keys(doc);
     normalize::redact(&mut doc, &ctx.target.base_url);
     normalize::redact_selected(&mut doc, &config.redact);
-    serde_json::to_string_pretty(&doc).expect("JSON serialises")
+    Ok(serde_json::to_string_pretty(&doc).expect("JSON serialises"))
 }
 
-/// Captures every snapshot of one suite: (name, content).
-pub async fn capture(ctx: &Ctx, config: &SnapshotConfig) -> Vec<(String, String)> {
+/// The paid case of a route: a served answer's document, or why there is none.
+pub(crate) fn paid_document(
+    ctx: &Ctx,
+    paid: Result<&Exchange, String>,
+    config: &SnapshotConfig,
+) -> Option<Result<String, String>> {
+    match paid {
+        Ok(ex) if ex.answered() && !ex.is_success() && config.require_paid => Some(Err(format!(
+            "{} to a valid payment: an answer that was not served is no baseline for the paid case",
+            ex.describe()
+        ))),
+        Ok(ex) => Some(document(ctx, ex, config)),
+        Err(why) if config.require_paid => Some(Err(format!(
+            "no paid answer: {why} (or pass --profile signal-only to snapshot the unpaid answers alone)"
+        ))),
+        Err(_) => None,
+    }
+}
+
+/// Captures every snapshot of one suite.
+pub async fn capture(ctx: &Ctx, config: &SnapshotConfig) -> Vec<Captured> {
     if ctx.target.suite.l402_profile().is_some() {
         return l402::capture(ctx, config).await;
     }
@@ -131,11 +162,18 @@ pub async fn capture(ctx: &Ctx, config: &SnapshotConfig) -> Vec<(String, String)
             .send(route, Some("%%% not base64 %%%"), &[])
             .await;
         add("malformed-header", &malformed);
-        let Ok(challenge) = ctx
+        let challenge = match ctx
             .target
             .read_challenge(&unpaid, crate::protocol::Mode::Lenient)
-        else {
-            continue;
+        {
+            Ok(c) => c,
+            Err(e) => {
+                let why = format!("the unpaid answer has no readable challenge ({e})");
+                if let Some(doc) = paid_document(ctx, Err(why), config) {
+                    out.push((format!("{base}__paid"), doc));
+                }
+                continue;
+            }
         };
         for wrong in [WrongPayment::BadSignature, WrongPayment::Underpaid] {
             if let Ok(p) = ctx.target.pay(&ctx.payer, &challenge, Some(&wrong)) {
@@ -143,11 +181,21 @@ pub async fn capture(ctx: &Ctx, config: &SnapshotConfig) -> Vec<(String, String)
                 add(wrong.name(), &ex);
             }
         }
-        if let Ok(p) = ctx.target.pay(&ctx.payer, &challenge, None) {
-            let paid = ctx.target.send(route, Some(&p.value), &[]).await;
-            add("paid", &paid);
-            let replay = ctx.target.send(route, Some(&p.value), &[]).await;
-            add("replay", &replay);
+        match ctx.target.pay(&ctx.payer, &challenge, None) {
+            Ok(p) => {
+                let paid = ctx.target.send(route, Some(&p.value), &[]).await;
+                if let Some(doc) = paid_document(ctx, Ok(&paid), config) {
+                    out.push((format!("{base}__paid"), doc));
+                }
+                let replay = ctx.target.send(route, Some(&p.value), &[]).await;
+                out.push((format!("{base}__replay"), document(ctx, &replay, config)));
+            }
+            Err(e) => {
+                let why = format!("paycheck cannot pay this offer: {e}");
+                if let Some(doc) = paid_document(ctx, Err(why), config) {
+                    out.push((format!("{base}__paid"), doc));
+                }
+            }
         }
     }
     out
@@ -194,11 +242,19 @@ pub async fn run(ctx: &Ctx, config: &SnapshotConfig) -> Vec<CheckResult> {
     let captured = capture(ctx, config).await;
     let mut results = Vec::new();
     for (name, content) in &captured {
+        let content = match content {
+            Ok(c) => c,
+            Err(why) => {
+                let message = format!("no snapshot: the server's answer was {why}");
+                results.push(result(suite, name, Status::Fail, message, started));
+                continue;
+            }
+        };
         let path = store::path(&config.dir, name);
         let pending = path.with_extension("snap.new");
         let rendered = store::render(name, content);
         let outcome = match (store::read(&path), config.action) {
-            (Some(old), _) if &old == content => {
+            (Some(old), _) if old == *content => {
                 let _ = std::fs::remove_file(&pending);
                 Ok((Status::Pass, "unchanged".to_string()))
             }

@@ -5,8 +5,9 @@ pub mod embedded;
 mod exchange;
 mod routes;
 pub mod spawn;
+pub mod tally;
 
-pub use exchange::Exchange;
+pub use exchange::{BodyLimits, Exchange, cause_chain};
 pub use routes::RouteSpec;
 
 use crate::payer::{PayError, Payer, WrongPayment};
@@ -18,6 +19,10 @@ use crate::protocol::{
 };
 use reqwest::Method;
 use std::time::Duration;
+
+/// Headers a response may have; more is a broken answer. The response head as a whole is
+/// bounded by hyper's read buffer (about 400 KiB), so a 1 MiB header is one too.
+pub const MAX_RESPONSE_HEADERS: usize = 100;
 
 /// A server under test, tested for one suite.
 #[derive(Debug, Clone)]
@@ -32,6 +37,10 @@ pub struct Target {
     pub free: Option<RouteSpec>,
     /// A paid request whose handler fails, if one was named.
     pub failing: Option<RouteSpec>,
+    /// How long one request may take, body included.
+    pub timeout: Duration,
+    /// How much of each body is kept and read.
+    pub limits: BodyLimits,
     http: reqwest::Client,
     /// A client that never reuses a connection, for the one retry of [`Target::send_as`].
     fresh: reqwest::Client,
@@ -84,11 +93,11 @@ pub struct PaymentHeader {
 }
 
 impl Target {
-    /// A target at `base_url`; `timeout` bounds every request.
+    /// A target at `base_url`; `timeout` bounds every request, body included.
     pub fn new(base_url: &str, suite: impl Into<Suite>, timeout: Duration) -> Self {
         let client = |idle: usize| {
             reqwest::Client::builder()
-                .timeout(timeout)
+                .http1_max_headers(MAX_RESPONSE_HEADERS)
                 .no_proxy()
                 .redirect(reqwest::redirect::Policy::none())
                 .pool_max_idle_per_host(idle)
@@ -102,6 +111,8 @@ impl Target {
             paid: Vec::new(),
             free: None,
             failing: None,
+            timeout,
+            limits: BodyLimits::DEFAULT,
             http,
             fresh,
         }
@@ -152,26 +163,61 @@ impl Target {
             headers.push(("Content-Type".into(), "application/json".into()));
         }
         let url = format!("{}{}", self.base_url, route.path);
-        let ex = exchange::perform(&self.http, method, &url, headers.clone(), body.clone()).await;
+        let request = |http| exchange::Request {
+            http,
+            method,
+            url: &url,
+            headers: headers.clone(),
+            body: body.clone(),
+            timeout: self.timeout,
+            limits: self.limits,
+        };
+        let ex = exchange::perform(request(&self.http)).await;
         // A server may close a kept-alive connection just as the next request goes out on
         // it (after a 500, for example). An idempotent request may then be sent again on a
-        // new connection (RFC 9112 §9.3.1); a server that really drops connections fails
-        // both times.
+        // new connection (RFC 9112 §9.3.1): only when no status line came back and time
+        // is left; a server that really drops connections fails both times.
         let idempotent = matches!(
             *method,
             Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE
         );
-        let stale = ex.status == 0 && ex.error.as_deref().is_some_and(|e| e != "timed out");
+        let stale = !ex.answered() && ex.head_status.is_none() && ex.elapsed < self.timeout / 2;
         if idempotent && stale {
-            let mut again = exchange::perform(&self.fresh, method, &url, headers, body).await;
+            let mut again = exchange::perform(request(&self.fresh)).await;
             again.retried = true;
             return again;
         }
         ex
     }
 
+    /// Asks the first paid route once, unpaid, before a suite runs. `Err` with the reason
+    /// when the server gave no status line or stalled past the timeout, so that a suite
+    /// against a server that does not answer ends after one timeout instead of one per
+    /// request (an answer that arrived but broke off is left to the checks, which grade
+    /// it). A `t402` target whose 402 carries `t402Version: 1` in its body becomes t402 v1.
+    pub async fn preflight(&mut self) -> Result<(), String> {
+        let Some(route) = self.paid.first() else {
+            return Ok(());
+        };
+        let ex = self.send(route, None, &[]).await;
+        if let Suite::X402(dialect) = self.suite {
+            let has_header = ex.header("payment-required").is_some();
+            self.suite = Suite::X402(dialect.detect_t402(has_header, &ex.body));
+        }
+        if ex.answered() || (ex.head_status.is_some() && !ex.timed_out) {
+            return Ok(());
+        }
+        Err(format!(
+            "the target did not answer {route}: {}",
+            ex.describe()
+        ))
+    }
+
     /// Reads the challenge in an exchange; `Strict` names every deviation as an error.
     pub fn read_challenge(&self, ex: &Exchange, mode: Mode) -> Result<Challenge, ChallengeError> {
+        if let Some(e) = &ex.error {
+            return Err(ChallengeError::NoAnswer(e.clone()));
+        }
         if self.suite.l402_profile().is_some() {
             let read = read_challenges(&ex.headers_all("www-authenticate"))
                 .map_err(|e| ChallengeError::L402(e.to_string()))?;
@@ -189,6 +235,10 @@ impl Target {
                     .map(|d| Challenge::V2(d.value))
                     .map_err(ChallengeError::Decode)
             }
+            None if ex.body_cut() => Err(ChallengeError::TooLarge {
+                bytes: ex.body_bytes,
+                kept: self.limits.keep,
+            }),
             None => decode_json::<PaymentRequiredV1>(dialect, mode, ex.body.as_bytes())
                 .map(|d| Challenge::V1(d.value))
                 .map_err(ChallengeError::Decode),
@@ -249,6 +299,17 @@ impl Target {
 /// Why a challenge could not be read.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ChallengeError {
+    /// No whole answer arrived.
+    #[error("no whole answer: {0}")]
+    NoAnswer(String),
+    /// The body that carries it is longer than paycheck keeps.
+    #[error("a {bytes}-byte body, over the {kept} bytes paycheck keeps (raise --max-body)")]
+    TooLarge {
+        /// The body's length.
+        bytes: u64,
+        /// What paycheck keeps.
+        kept: usize,
+    },
     /// The header that carries it is absent.
     #[error("no {0} header")]
     Missing(&'static str),

@@ -4,6 +4,7 @@ use super::{Spec, add, body, leak_in, paid, settlements, transport, valid_paymen
 use crate::catalogue::{Check, Ctx, Level, Need, Outcome};
 use crate::protocol::Dialect;
 use crate::protocol::codec::encode_base64;
+use crate::target::tally::tolerating_no_answer;
 use reqwest::Method;
 use std::time::Duration;
 
@@ -232,9 +233,10 @@ fn cors_expose(ctx: &Ctx) -> crate::catalogue::CheckFuture<'_> {
             .unwrap_or("")
             .to_lowercase();
         let listed: Vec<&str> = exposed.split(',').map(str::trim).collect();
-        let wanted: &[&str] = match ctx.target.dialect() {
-            Dialect::X402V1 => &["x-payment-response"],
-            _ => &["payment-required", "payment-response"],
+        let wanted: &[&str] = if ctx.target.dialect().is_v1() {
+            &["x-payment-response"]
+        } else {
+            &["payment-required", "payment-response"]
         };
         let missing: Vec<&str> = wanted
             .iter()
@@ -256,6 +258,13 @@ fn cors_expose(ctx: &Ctx) -> crate::catalogue::CheckFuture<'_> {
 fn fast_402(ctx: &Ctx) -> crate::catalogue::CheckFuture<'_> {
     Box::pin(async move {
         let ex = ctx.target.send(paid(ctx), None, &[]).await;
+        if !ex.answered() {
+            return Outcome::fail(
+                format!("a 402 within {} ms", FAST_402.as_millis()),
+                ex.describe(),
+            )
+            .with(&ex);
+        }
         if ex.elapsed <= FAST_402 {
             Outcome::pass(format!("{:.1} ms", ex.elapsed.as_secs_f64() * 1000.0))
         } else {
@@ -270,17 +279,30 @@ fn fast_402(ctx: &Ctx) -> crate::catalogue::CheckFuture<'_> {
 
 fn header_limit(ctx: &Ctx) -> crate::catalogue::CheckFuture<'_> {
     Box::pin(async move {
+        // A refusal means something only from a server that answers a plain request.
+        let plain = ctx.target.send(paid(ctx), None, &[]).await;
+        if !plain.answered() {
+            return Outcome::not_exercised(format!(
+                "a plain request got {}, so a refusal would prove nothing",
+                plain.describe()
+            ))
+            .with(&plain);
+        }
         let padding = "x".repeat(32 * 1024);
-        let ex = ctx
-            .target
-            .send(paid(ctx), None, &[("X-Padding", padding.as_str())])
-            .await;
-        match ex.status {
-            0 => Outcome::pass(format!(
-                "refused at the connection ({})",
-                ex.error.clone().unwrap_or_default()
-            )),
-            400..=499 if ex.status != 402 => Outcome::pass(ex.describe()),
+        let ex = tolerating_no_answer(ctx.target.send(
+            paid(ctx),
+            None,
+            &[("X-Padding", padding.as_str())],
+        ))
+        .await;
+        match (&ex.error, ex.status) {
+            (Some(e), _) if e.contains("timed out") => Outcome::fail(
+                "a 4xx refusal such as 431, or a closed connection",
+                format!("no answer at all ({e})"),
+            )
+            .with(&ex),
+            (Some(e), _) => Outcome::pass(format!("refused at the connection ({e})")),
+            (None, 400..=499) if ex.status != 402 => Outcome::pass(ex.describe()),
             _ => Outcome::fail(
                 "a 4xx refusal such as 431",
                 format!("{}: the request was processed", ex.describe()),

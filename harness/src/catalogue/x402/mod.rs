@@ -35,6 +35,7 @@ fn transport(dialect: Dialect) -> &'static str {
         Dialect::X402V1 => "x402 transports-v1/http.md",
         Dialect::X402V2 => "x402 transports-v2/http.md",
         Dialect::T402 => "x402 transports-v2/http.md (t402 keeps the x402 v2 headers)",
+        Dialect::T402V1 => "x402 transports-v1/http.md (t402 v1 keeps the x402 v1 headers)",
     }
 }
 

@@ -2,6 +2,7 @@
 
 use super::{Spec, add, body, offer, paid, transport};
 use crate::catalogue::{Check, Ctx, Level, Outcome};
+use crate::protocol::codec::is_encoding;
 use crate::protocol::{Dialect, Mode};
 use crate::target::ChallengeError;
 
@@ -29,11 +30,10 @@ pub(super) fn register(d: Dialect, out: &mut Vec<Check>) {
         ),
         body(status),
     );
-    let carrier = match d {
-        Dialect::X402V1 => "The 402 response body is a JSON PaymentRequirementsResponse.",
-        _ => {
-            "The 402 response carries the PaymentRequired object, base64-encoded, in the PAYMENT-REQUIRED header."
-        }
+    let carrier = if d.is_v1() {
+        "The 402 response body is a JSON PaymentRequirementsResponse."
+    } else {
+        "The 402 response carries the PaymentRequired object, base64-encoded, in the PAYMENT-REQUIRED header."
     };
     add(
         out,
@@ -55,14 +55,15 @@ pub(super) fn register(d: Dialect, out: &mut Vec<Check>) {
             "the requirements match the schema and formats",
             Level::Must,
             "PaymentRequired has the version, resource and a non-empty accepts list; each entry has scheme, network, an atomic-unit amount that fits uint256, asset, payTo and a positive maxTimeoutSeconds.",
-            match d {
-                Dialect::X402V1 => "x402-specification-v1.md §5.1",
-                _ => "x402-specification-v2.md §5.1.2",
+            if d.is_v1() {
+                "x402-specification-v1.md §5.1"
+            } else {
+                "x402-specification-v2.md §5.1.2"
             },
         ),
         body(requirements_schema),
     );
-    if d != Dialect::X402V1 {
+    if !d.is_v1() {
         add(
             out,
             d,
@@ -96,9 +97,10 @@ pub(super) fn register(d: Dialect, out: &mut Vec<Check>) {
             "the 402 says why payment is required",
             Level::BestPractice,
             "The payment-required answer carries an error string saying why.",
-            match d {
-                Dialect::X402V1 => "x402-specification-v1.md §5.1",
-                _ => "x402-specification-v2.md §5.1.2 (error)",
+            if d.is_v1() {
+                "x402-specification-v1.md §5.1"
+            } else {
+                "x402-specification-v2.md §5.1.2 (error)"
             },
         ),
         body(error_reason),
@@ -111,9 +113,10 @@ pub(super) fn register(d: Dialect, out: &mut Vec<Check>) {
             "the offer names the resource that was asked for",
             Level::Should,
             "The resource URL in the requirements is the URL the client requested.",
-            match d {
-                Dialect::X402V1 => "x402-specification-v1.md §5.1.2 (resource)",
-                _ => "x402-specification-v2.md §5.1.2 (ResourceInfo.url)",
+            if d.is_v1() {
+                "x402-specification-v1.md §5.1.2 (resource)"
+            } else {
+                "x402-specification-v2.md §5.1.2 (ResourceInfo.url)"
             },
         ),
         body(resource_url),
@@ -171,10 +174,6 @@ fn deviations_outcome(
         }
         Err(e) => Outcome::fail("requirements that decode", e.to_string()).with(ex),
     }
-}
-
-fn is_encoding(rule: &str) -> bool {
-    rule.starts_with("base64.") || rule == "json.not-compact"
 }
 
 fn requirements_schema(ctx: &Ctx) -> crate::catalogue::CheckFuture<'_> {

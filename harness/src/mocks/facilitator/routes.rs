@@ -3,7 +3,7 @@
 use super::FacilitatorState;
 use super::faults::Fault;
 use super::journal::{Endpoint, JournalEntry, Verdict};
-use super::verify::{Refused, ledger_refusal, read_payment, verify};
+use super::verify::{Payment, Refused, ledger_refusal, read_payment, verify};
 use crate::payer::unix_now;
 use crate::protocol::facilitator::{
     FacilitatorRequest, SettlementResponse, SupportedKind, SupportedResponse, VerifyResponse,
@@ -106,8 +106,12 @@ fn entry(endpoint: Endpoint, dialect: Option<Dialect>, request: Value) -> Journa
 
 /// Tells the dialect of a request body from its version key and value.
 pub(super) fn detect_dialect(body: &Value) -> Dialect {
-    if body.get("t402Version").is_some() {
-        Dialect::T402
+    if let Some(version) = body.get("t402Version") {
+        if version.as_u64() == Some(1) {
+            Dialect::T402V1
+        } else {
+            Dialect::T402
+        }
     } else if body.get("x402Version").and_then(Value::as_u64) == Some(1) {
         Dialect::X402V1
     } else {
@@ -134,8 +138,12 @@ fn read_request(
     };
     let dialect = detect_dialect(&json);
     let e = entry(endpoint, Some(dialect), json.clone());
-    match decode_value::<FacilitatorRequest>(dialect, Mode::Strict, json) {
-        Ok(decoded) => Ok((dialect, decoded.value, e)),
+    match decode_value::<FacilitatorRequest>(dialect, Mode::Lenient, json) {
+        Ok(decoded) => {
+            let mut e = e;
+            e.deviations = decoded.deviations;
+            Ok((dialect, decoded.value, e))
+        }
         Err(err) => {
             let devs = err.deviations().to_vec();
             Err(Box::new(malformed(
@@ -146,6 +154,18 @@ fn read_request(
             )))
         }
     }
+}
+
+/// Reads the payment of a request, adding what deviates from the schema to its journal
+/// entry (the `payment/facilitator-request` check grades those).
+fn read_journaled(
+    dialect: Dialect,
+    request: &FacilitatorRequest,
+    e: &mut JournalEntry,
+) -> Result<Payment, Refused> {
+    let (payment, deviations) = read_payment(dialect, request)?;
+    e.deviations.extend(deviations);
+    Ok(payment)
 }
 
 fn malformed(
@@ -204,7 +224,7 @@ async fn verify_handler(State(state): Shared, body: Bytes) -> Response {
         Ok(r) => r,
         Err(resp) => return *resp,
     };
-    let result = read_payment(dialect, &request)
+    let result = read_journaled(dialect, &request, &mut e)
         .and_then(|p| verify(&p, &state.networks, &state.ledger, unix_now()));
     let answer = serde_json::to_value(verify_response(&result)).expect("serialises");
     if let Some(fault) = state.faults.take(Endpoint::Verify)
@@ -246,7 +266,7 @@ async fn settle_handler(State(state): Shared, body: Bytes) -> Response {
         }
     };
     let fault = state.faults.take(Endpoint::Settle);
-    let verdict_payment = read_payment(dialect, &request)
+    let verdict_payment = read_journaled(dialect, &request, &mut e)
         .and_then(|p| verify(&p, &state.networks, &state.ledger, unix_now()));
     let payer = verdict_payment
         .as_ref()

@@ -11,7 +11,7 @@ use crate::protocol::network::{chain_id, to_caip2};
 use crate::protocol::reasons::*;
 use crate::protocol::v1::{PaymentPayloadV1, PaymentRequirementsV1};
 use crate::protocol::v2::{PaymentPayload, PaymentRequirements};
-use crate::protocol::{Dialect, Mode, decode_value};
+use crate::protocol::{Deviation, Dialect, Mode, decode_value};
 use alloy::primitives::{Address, B256, U256};
 use serde_json::Value;
 
@@ -85,8 +85,14 @@ impl Networks {
     }
 }
 
-/// Reads the payload and requirements of a request strictly, in its dialect.
-pub fn read_payment(dialect: Dialect, request: &FacilitatorRequest) -> Result<Payment, Refused> {
+/// Reads the payload and requirements of a request in its dialect, leniently as the
+/// reference facilitators do (a `mimeType: null`, an unknown field): what does not fit the
+/// specification's schema comes back as deviations for the journal, and only what cannot
+/// be read at all (a wrong version, a field of the wrong type) is refused.
+pub fn read_payment(
+    dialect: Dialect,
+    request: &FacilitatorRequest,
+) -> Result<(Payment, Vec<Deviation>), Refused> {
     if request.x402_version != dialect.version() {
         return Err(refuse(
             INVALID_X402_VERSION,
@@ -116,24 +122,40 @@ pub fn read_payment(dialect: Dialect, request: &FacilitatorRequest) -> Result<Pa
         |e: crate::protocol::DecodeError| refuse(INVALID_PAYMENT_REQUIREMENTS, e.to_string());
     let payload_json = request.payment_payload.clone();
     let reqs_json = request.payment_requirements.clone();
-    Ok(match dialect {
-        Dialect::X402V1 => Payment::V1 {
-            requirements: decode_value::<PaymentRequirementsV1>(dialect, Mode::Strict, reqs_json)
-                .map_err(bad_reqs)?
-                .value,
-            payload: decode_value::<PaymentPayloadV1>(dialect, Mode::Strict, payload_json)
-                .map_err(bad_payload)?
-                .value,
-        },
-        _ => Payment::V2 {
-            requirements: decode_value::<PaymentRequirements>(dialect, Mode::Strict, reqs_json)
-                .map_err(bad_reqs)?
-                .value,
-            payload: decode_value::<PaymentPayload>(dialect, Mode::Strict, payload_json)
-                .map_err(bad_payload)?
-                .value,
-        },
-    })
+    let mut deviations = Vec::new();
+    let mut kept = |mut d: Vec<Deviation>, prefix: &str| {
+        for dev in &mut d {
+            dev.path = format!("/{prefix}{}", dev.path);
+        }
+        deviations.extend(d);
+    };
+    let payment = match dialect {
+        d if d.is_v1() => {
+            let reqs = decode_value::<PaymentRequirementsV1>(dialect, Mode::Lenient, reqs_json)
+                .map_err(bad_reqs)?;
+            let payload = decode_value::<PaymentPayloadV1>(dialect, Mode::Lenient, payload_json)
+                .map_err(bad_payload)?;
+            kept(reqs.deviations, "paymentRequirements");
+            kept(payload.deviations, "paymentPayload");
+            Payment::V1 {
+                requirements: reqs.value,
+                payload: payload.value,
+            }
+        }
+        _ => {
+            let reqs = decode_value::<PaymentRequirements>(dialect, Mode::Lenient, reqs_json)
+                .map_err(bad_reqs)?;
+            let payload = decode_value::<PaymentPayload>(dialect, Mode::Lenient, payload_json)
+                .map_err(bad_payload)?;
+            kept(reqs.deviations, "paymentRequirements");
+            kept(payload.deviations, "paymentPayload");
+            Payment::V2 {
+                requirements: reqs.value,
+                payload: payload.value,
+            }
+        }
+    };
+    Ok((payment, deviations))
 }
 
 /// The offer fields the exact/EVM rules compare against, from either dialect.

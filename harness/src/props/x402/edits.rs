@@ -56,7 +56,7 @@ impl Field {
 
     /// The JSON pointer of the field in `dialect`'s payload.
     pub fn pointer(self, dialect: Dialect) -> String {
-        let v1 = dialect == Dialect::X402V1;
+        let v1 = dialect.is_v1();
         match self {
             Field::Value => "/payload/authorization/value".into(),
             Field::From => "/payload/authorization/from".into(),

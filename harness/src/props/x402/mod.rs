@@ -162,6 +162,18 @@ pub async fn payload_property(ctx: &Ctx, config: &PropsConfig) -> CheckResult {
         Ok(c) => c,
         Err(r) => return r,
     };
+    // Every case starts from the valid payment: one paycheck cannot make (a mainnet
+    // offer) leaves the property unexercised, not passed on rejected cases.
+    if let Err(e) = build(ctx, &challenge, &[]) {
+        return result(
+            ctx,
+            &PAYLOAD,
+            Status::NotExercised,
+            format!("paycheck cannot pay this offer: {e}"),
+            vec![],
+            started,
+        );
+    }
     // Stored regressions first.
     let suite = ctx.target.dialect().id();
     for edits in regressions::load(config.regressions.as_deref(), suite) {

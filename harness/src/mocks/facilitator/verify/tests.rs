@@ -165,7 +165,7 @@ fn the_six_second_buffer_applies_to_valid_before() {
 }
 
 #[test]
-fn requests_are_read_strictly() {
+fn requests_are_read_leniently_and_deviations_named() {
     let payload = Payer::test(0).pay_v2(&offer_v2(), None, None).unwrap();
     let good = FacilitatorRequest {
         x402_version: 2,
@@ -191,10 +191,35 @@ fn requests_are_read_strictly() {
     );
     let mut short_nonce = good;
     short_nonce.payment_payload["payload"]["authorization"]["nonce"] = json!("0x1234");
+    let (payment, deviations) = read_payment(Dialect::X402V2, &short_nonce).unwrap();
+    assert!(
+        deviations
+            .iter()
+            .any(|d| d.path.starts_with("/paymentPayload")),
+        "{deviations:?}"
+    );
     assert_eq!(
-        read_payment(Dialect::X402V2, &short_nonce)
+        verify(&payment, &networks(), &rich(), unix_now())
             .unwrap_err()
             .reason,
         INVALID_PAYLOAD
     );
+}
+
+#[test]
+fn a_null_mime_type_is_journaled_not_refused() {
+    let payload = Payer::test(0).pay_v1(&offer_v1(), None).unwrap();
+    let mut requirements = serde_json::to_value(offer_v1()).unwrap();
+    requirements["mimeType"] = serde_json::Value::Null;
+    let body = json!({
+        "x402Version": 1,
+        "paymentPayload": serde_json::to_value(&payload).unwrap(),
+        "paymentRequirements": requirements,
+    });
+    // The request's schema names the deviation; the request is still read and verified.
+    let request = decode_value::<FacilitatorRequest>(Dialect::X402V1, Mode::Lenient, body).unwrap();
+    let paths: Vec<&str> = request.deviations.iter().map(|d| d.path.as_str()).collect();
+    assert_eq!(paths, ["/paymentRequirements/mimeType"]);
+    let (payment, _) = read_payment(Dialect::X402V1, &request.value).unwrap();
+    assert!(verify(&payment, &networks(), &rich(), unix_now()).is_ok());
 }
