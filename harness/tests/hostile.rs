@@ -1,6 +1,7 @@
 //! paycheck against hostile servers (`common::hostile`): whatever the server does, every
 //! command ends on its own, exits 1, 3 or 4 (never 0, never on a signal or a panic) and
-//! writes its report; Ctrl-C in the middle of a hostile exchange still writes a report,
+//! writes its report; Ctrl-C in the middle of a hostile exchange (during run, props,
+//! snapshot and load alike) still writes a report,
 //! marked incomplete. Each command meets a fresh server; a behaviour's commands run side by
 //! side, so a test takes as long as its slowest command.
 
@@ -522,30 +523,40 @@ fn interrupt(child: &Child) {
     assert_eq!(sent, 0, "SIGINT reaches paycheck");
 }
 
-/// `run --suite x402-v2` against `behaviour` with a long timeout, interrupted once the
-/// server has seen its first request: it exits 1 on its own and writes an incomplete
-/// report.
-async fn ctrl_c_during(behaviour: Behaviour) {
+/// The commands interrupted in the Ctrl-C tests: every command that writes a report.
+const INTERRUPTED_COMMANDS: [Cmd; 4] = [Cmd::RunV2, Cmd::Props, Cmd::SnapshotRecord, Cmd::Load];
+
+/// `cmd` against `behaviour` with a long timeout, interrupted once the server has seen its
+/// first request: it exits 1 on its own and writes its report, marked incomplete.
+async fn ctrl_c_during(behaviour: Behaviour, cmd: Cmd) -> (String, Outcome) {
     let server = HostileServer::start(behaviour).await;
     let target = format!("CtrlC{}", label(behaviour));
-    let dir = scratch_dir(&target, Cmd::RunV2.name());
-    let child = start_paycheck(Cmd::RunV2.args(&server.url(), &dir, LONG_TIMEOUT));
+    let dir = scratch_dir(&target, cmd.name());
+    let child = start_paycheck(cmd.args(&server.url(), &dir, LONG_TIMEOUT));
     tokio::time::timeout(GUARD, server.first_request())
         .await
         .expect("paycheck reaches the server");
     interrupt(&child);
     let started = Instant::now();
     let output = wait_guarded(child).await;
-    let report = read_report(&dir.join("report.json"));
+    let report = read_report(&dir.join(cmd.report_file()));
     let _ = std::fs::remove_dir_all(&dir);
     let outcome = Outcome {
-        cmd: Cmd::RunV2,
+        cmd,
         output,
         elapsed: started.elapsed(),
         report,
     };
     eprintln!("hostile {target:<22} {}", outcome.line());
-    assert_interrupted(&target, &outcome);
+    (target, outcome)
+}
+
+/// Every command of [`INTERRUPTED_COMMANDS`], side by side, interrupted against `behaviour`.
+async fn ctrl_c_each_command(behaviour: Behaviour) {
+    let runs = INTERRUPTED_COMMANDS.map(|cmd| ctrl_c_during(behaviour, cmd));
+    for (target, outcome) in futures::future::join_all(runs).await {
+        assert_interrupted(&target, &outcome);
+    }
 }
 
 /// The interrupted run exited 1, did not panic, and wrote a report marked incomplete.
@@ -561,26 +572,58 @@ fn assert_interrupted(target: &str, outcome: &Outcome) {
         !outcome.stderr().contains("panicked"),
         "{target}: panicked\n    {stderr}"
     );
-    let report = outcome.report.as_ref().expect("report.json is written");
+    let report = outcome.report.as_ref().unwrap_or_else(|e| {
+        panic!(
+            "{target}: {} is not written: {e}",
+            outcome.cmd.report_file()
+        )
+    });
     assert_eq!(report["incomplete"], true, "{target}: {report}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_while_headers_hang() {
-    ctrl_c_during(Behaviour::HangAfterHeaders).await;
+    ctrl_c_each_command(Behaviour::HangAfterHeaders).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_while_a_402_drips() {
-    ctrl_c_during(Behaviour::SlowDrip).await;
+    ctrl_c_each_command(Behaviour::SlowDrip).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_against_a_server_that_always_says_402() {
-    ctrl_c_during(Behaviour::Always402).await;
+    ctrl_c_each_command(Behaviour::Always402).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_while_chunks_never_end() {
-    ctrl_c_during(Behaviour::EndlessChunked).await;
+    ctrl_c_each_command(Behaviour::EndlessChunked).await;
+}
+
+/// A server that answers paycheck's first request and is then gone: the 402-signal and
+/// hygiene checks that once passed on no answer (`fast-402` on a reset, `json-not-html` on
+/// no content type, `no-internals` on an empty body, `header-limit` on a timeout) pass no
+/// more: each is a failure, an error or not exercised.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_check_passes_once_the_server_is_gone() {
+    let server = HostileServer::start(Behaviour::ExitMidRun(1)).await;
+    let dir = scratch_dir("Gone", "run-v2");
+    let mut args = Cmd::RunV2.args(&server.url(), &dir, SHORT_TIMEOUT);
+    args.extend(strings(&["--only", "x402-v2/http/*"]));
+    let output = wait_guarded(start_paycheck(args))
+        .await
+        .expect("paycheck ends");
+    let report = read_report(&dir.join("report.json")).expect("report.json is written");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(output.status.code(), Some(1));
+    let results = report["suites"][0]["results"].as_array().unwrap();
+    assert!(results.len() >= 10, "{report}");
+    for r in results {
+        assert_ne!(
+            r["status"], "pass",
+            "{} passed on no answer: {}",
+            r["id"], r["message"]
+        );
+    }
 }

@@ -122,9 +122,10 @@ fn exchange(ex: &Exchange) -> String {
     if let Some(b) = &ex.request_body {
         let _ = write!(req, "\n{b}\n");
     }
-    let mut resp = match &ex.error {
-        Some(e) => format!("no response: {e}\n"),
-        None => format!(
+    let mut resp = match (&ex.error, ex.head_status) {
+        (Some(e), Some(head)) => format!("HTTP {head}, then the answer broke off: {e}\n"),
+        (Some(e), None) => format!("no response: {e}\n"),
+        (None, _) => format!(
             "HTTP {} ({:.1} ms)\n",
             ex.status,
             ex.elapsed.as_secs_f64() * 1000.0

@@ -7,7 +7,6 @@
 //! grade a half answer as if it were whole. Bodies are streamed and bounded (see
 //! [`BodyLimits`]); a report shows only a short display copy.
 
-use super::tally;
 use reqwest::Method;
 use serde::Serialize;
 use std::error::Error as StdError;
@@ -182,8 +181,7 @@ pub(super) struct Request<'a> {
     pub limits: BodyLimits,
 }
 
-/// Sends a request and reads its answer within `timeout` and `limits`; records the
-/// outcome in the running check's tally.
+/// Sends a request and reads its answer within `timeout` and `limits`.
 pub(super) async fn perform(request: Request<'_>) -> Exchange {
     let mut ex = Exchange {
         method: request.method.to_string(),
@@ -224,7 +222,6 @@ pub(super) async fn perform(request: Request<'_>) -> Exchange {
         ex.status = ex.head_status.take().unwrap_or_default();
     }
     ex.elapsed = start.elapsed();
-    tally::record(&ex);
     ex
 }
 

@@ -182,11 +182,16 @@ impl Target {
             Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE
         );
         let stale = !ex.answered() && ex.head_status.is_none() && ex.elapsed < self.timeout / 2;
-        if idempotent && stale {
+        let ex = if idempotent && stale {
             let mut again = exchange::perform(request(&self.fresh)).await;
             again.retried = true;
-            return again;
-        }
+            again
+        } else {
+            ex
+        };
+        // What the check got is the last attempt: a stale connection that a retry
+        // recovered from is no broken answer.
+        tally::record(&ex);
         ex
     }
 

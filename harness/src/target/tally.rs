@@ -44,7 +44,8 @@ pub async fn tolerating_no_answer<F: Future>(work: F) -> F::Output {
     TOLERATE.scope(true, work).await
 }
 
-/// Counts one exchange in the running check's tally, if there is one.
+/// Counts one exchange (the last attempt of a send) in the running check's tally, if a
+/// check is running.
 pub(super) fn record(ex: &Exchange) {
     let tolerated = TOLERATE.try_with(|t| *t).unwrap_or(false);
     let _ = TALLY.try_with(|t| {

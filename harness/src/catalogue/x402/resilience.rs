@@ -106,6 +106,14 @@ async fn not_served_under(ctx: &Ctx, rule: &'static str) -> Outcome {
         // this check grades what was served and settled, so silence is no broken answer.
         tolerating_no_answer(ctx.target.send(paid(ctx), Some(&payment.value), &[])).await
     };
+    if let Some(status @ 200..=299) = ex.head_status {
+        // The answer broke off, but it had begun as a success: the resource was on its way.
+        return Outcome::fail(
+            "the resource withheld",
+            format!("HTTP {status} began to serve it ({})", ex.describe()),
+        )
+        .with(&ex);
+    }
     if let Some(e) = &ex.error {
         // No answer within --timeout serves nothing; whether the server answers in time is
         // resilience/bounded-answer's question.
