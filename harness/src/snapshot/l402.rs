@@ -4,7 +4,7 @@
 //! Payment hashes, token ids, times and the tokens and invoices themselves change with
 //! every challenge and are redacted.
 
-use super::{Captured, SnapshotConfig, document, paid_document, slug};
+use super::{Captured, SnapshotConfig, capture_paid, document, slug};
 use crate::catalogue::Ctx;
 use crate::protocol::Mode;
 use crate::protocol::l402::Token;
@@ -94,9 +94,7 @@ pub(super) async fn capture(ctx: &Ctx, config: &SnapshotConfig) -> Vec<Captured>
             Ok(c) => c,
             Err(e) => {
                 let why = format!("the unpaid answer has no readable challenge ({e})");
-                if let Some(doc) = paid_document(ctx, Err(why), config) {
-                    out.push((format!("{base}__paid"), doc));
-                }
+                capture_paid(ctx, route, &base, Err(why), config, &mut out).await;
                 continue;
             }
         };
@@ -104,30 +102,17 @@ pub(super) async fn capture(ctx: &Ctx, config: &SnapshotConfig) -> Vec<Captured>
         let wrong = format_credential("L402", &chosen.token, &hex::encode(B256::ZERO));
         let bad = ctx.target.send(route, Some(&wrong), &[]).await;
         add("bad-preimage", &bad);
-        let paid = ctx
+        let payment = ctx
             .lightning
             .as_deref()
             .ok_or_else(|| crate::catalogue::Need::Lightning.how().to_string())
             .and_then(|ln| {
                 ctx.payer
                     .pay_l402(ln, &chosen)
+                    .map(|paid| paid.credential)
                     .map_err(|e| format!("paycheck cannot pay this invoice: {e}"))
             });
-        match paid {
-            Ok(paid) => {
-                let first = ctx.target.send(route, Some(&paid.credential), &[]).await;
-                if let Some(doc) = paid_document(ctx, Ok(&first), config) {
-                    out.push((format!("{base}__paid"), doc));
-                }
-                let again = ctx.target.send(route, Some(&paid.credential), &[]).await;
-                out.push((format!("{base}__replay"), document(ctx, &again, config)));
-            }
-            Err(why) => {
-                if let Some(doc) = paid_document(ctx, Err(why), config) {
-                    out.push((format!("{base}__paid"), doc));
-                }
-            }
-        }
+        capture_paid(ctx, route, &base, payment, config, &mut out).await;
     }
     out
 }

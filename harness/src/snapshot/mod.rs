@@ -124,23 +124,44 @@ pub(crate) fn document(
     Ok(serde_json::to_string_pretty(&doc).expect("JSON serialises"))
 }
 
-/// The paid case of a route: a served answer's document, or why there is none.
-pub(crate) fn paid_document(
+/// The paid and replay cases of a route: `payment` (the header value, or why paycheck
+/// could not make one) sent twice. The paid case must be served to be a baseline; with
+/// `require_paid`, no payment is a failure of the paid case, not a missing file.
+pub(crate) async fn capture_paid(
     ctx: &Ctx,
-    paid: Result<&Exchange, String>,
+    route: &RouteSpec,
+    base: &str,
+    payment: Result<String, String>,
     config: &SnapshotConfig,
-) -> Option<Result<String, String>> {
-    match paid {
-        Ok(ex) if ex.answered() && !ex.is_success() && config.require_paid => Some(Err(format!(
+    out: &mut Vec<Captured>,
+) {
+    let name = |case: &str| format!("{base}__{case}");
+    let value = match payment {
+        Ok(v) => v,
+        Err(why) => {
+            if config.require_paid {
+                out.push((
+                    name("paid"),
+                    Err(format!(
+                        "no paid answer: {why} (or pass --profile signal-only to snapshot the unpaid answers alone)"
+                    )),
+                ));
+            }
+            return;
+        }
+    };
+    let paid = ctx.target.send(route, Some(&value), &[]).await;
+    let doc = if paid.answered() && !paid.is_success() && config.require_paid {
+        Err(format!(
             "{} to a valid payment: an answer that was not served is no baseline for the paid case",
-            ex.describe()
-        ))),
-        Ok(ex) => Some(document(ctx, ex, config)),
-        Err(why) if config.require_paid => Some(Err(format!(
-            "no paid answer: {why} (or pass --profile signal-only to snapshot the unpaid answers alone)"
-        ))),
-        Err(_) => None,
-    }
+            paid.describe()
+        ))
+    } else {
+        document(ctx, &paid, config)
+    };
+    out.push((name("paid"), doc));
+    let replay = ctx.target.send(route, Some(&value), &[]).await;
+    out.push((name("replay"), document(ctx, &replay, config)));
 }
 
 /// Captures every snapshot of one suite.
@@ -169,9 +190,7 @@ pub async fn capture(ctx: &Ctx, config: &SnapshotConfig) -> Vec<Captured> {
             Ok(c) => c,
             Err(e) => {
                 let why = format!("the unpaid answer has no readable challenge ({e})");
-                if let Some(doc) = paid_document(ctx, Err(why), config) {
-                    out.push((format!("{base}__paid"), doc));
-                }
+                capture_paid(ctx, route, &base, Err(why), config, &mut out).await;
                 continue;
             }
         };
@@ -181,22 +200,12 @@ pub async fn capture(ctx: &Ctx, config: &SnapshotConfig) -> Vec<Captured> {
                 add(wrong.name(), &ex);
             }
         }
-        match ctx.target.pay(&ctx.payer, &challenge, None) {
-            Ok(p) => {
-                let paid = ctx.target.send(route, Some(&p.value), &[]).await;
-                if let Some(doc) = paid_document(ctx, Ok(&paid), config) {
-                    out.push((format!("{base}__paid"), doc));
-                }
-                let replay = ctx.target.send(route, Some(&p.value), &[]).await;
-                out.push((format!("{base}__replay"), document(ctx, &replay, config)));
-            }
-            Err(e) => {
-                let why = format!("paycheck cannot pay this offer: {e}");
-                if let Some(doc) = paid_document(ctx, Err(why), config) {
-                    out.push((format!("{base}__paid"), doc));
-                }
-            }
-        }
+        let payment = ctx
+            .target
+            .pay(&ctx.payer, &challenge, None)
+            .map(|p| p.value)
+            .map_err(|e| format!("paycheck cannot pay this offer: {e}"));
+        capture_paid(ctx, route, &base, payment, config, &mut out).await;
     }
     out
 }

@@ -11,7 +11,7 @@ use crate::protocol::network::{chain_id, to_caip2};
 use crate::protocol::reasons::*;
 use crate::protocol::v1::{PaymentPayloadV1, PaymentRequirementsV1};
 use crate::protocol::v2::{PaymentPayload, PaymentRequirements};
-use crate::protocol::{Deviation, Dialect, Mode, decode_value};
+use crate::protocol::{Deviation, Dialect, Message, Mode, decode_value};
 use alloy::primitives::{Address, B256, U256};
 use serde_json::Value;
 
@@ -117,45 +117,67 @@ pub fn read_payment(
             ),
         ));
     }
-    let bad_payload = |e: crate::protocol::DecodeError| refuse(INVALID_PAYLOAD, e.to_string());
-    let bad_reqs =
-        |e: crate::protocol::DecodeError| refuse(INVALID_PAYMENT_REQUIREMENTS, e.to_string());
-    let payload_json = request.payment_payload.clone();
-    let reqs_json = request.payment_requirements.clone();
-    let mut deviations = Vec::new();
-    let mut kept = |mut d: Vec<Deviation>, prefix: &str| {
-        for dev in &mut d {
-            dev.path = format!("/{prefix}{}", dev.path);
-        }
-        deviations.extend(d);
-    };
-    let payment = match dialect {
-        d if d.is_v1() => {
-            let reqs = decode_value::<PaymentRequirementsV1>(dialect, Mode::Lenient, reqs_json)
-                .map_err(bad_reqs)?;
-            let payload = decode_value::<PaymentPayloadV1>(dialect, Mode::Lenient, payload_json)
-                .map_err(bad_payload)?;
-            kept(reqs.deviations, "paymentRequirements");
-            kept(payload.deviations, "paymentPayload");
+    Ok(if dialect.is_v1() {
+        let (requirements, payload, deviations) = read_pair(dialect, request)?;
+        (
             Payment::V1 {
-                requirements: reqs.value,
-                payload: payload.value,
-            }
-        }
-        _ => {
-            let reqs = decode_value::<PaymentRequirements>(dialect, Mode::Lenient, reqs_json)
-                .map_err(bad_reqs)?;
-            let payload = decode_value::<PaymentPayload>(dialect, Mode::Lenient, payload_json)
-                .map_err(bad_payload)?;
-            kept(reqs.deviations, "paymentRequirements");
-            kept(payload.deviations, "paymentPayload");
+                requirements,
+                payload,
+            },
+            deviations,
+        )
+    } else {
+        let (requirements, payload, deviations) = read_pair(dialect, request)?;
+        (
             Payment::V2 {
-                requirements: reqs.value,
-                payload: payload.value,
-            }
-        }
-    };
-    Ok((payment, deviations))
+                requirements,
+                payload,
+            },
+            deviations,
+        )
+    })
+}
+
+/// The requirements and payload of a request, read leniently, with their deviations.
+fn read_pair<R: Message, P: Message>(
+    dialect: Dialect,
+    request: &FacilitatorRequest,
+) -> Result<(R, P, Vec<Deviation>), Refused> {
+    let (requirements, mut deviations) = read_member(
+        dialect,
+        &request.payment_requirements,
+        INVALID_PAYMENT_REQUIREMENTS,
+        "paymentRequirements",
+    )?;
+    let (payload, more) = read_member(
+        dialect,
+        &request.payment_payload,
+        INVALID_PAYLOAD,
+        "paymentPayload",
+    )?;
+    deviations.extend(more);
+    Ok((requirements, payload, deviations))
+}
+
+/// One member of a request, read leniently; a message that cannot be read at all is
+/// refused with `reason`, and its deviations' paths start with the member's name.
+fn read_member<T: Message>(
+    dialect: Dialect,
+    json: &Value,
+    reason: &'static str,
+    member: &str,
+) -> Result<(T, Vec<Deviation>), Refused> {
+    let decoded = decode_value::<T>(dialect, Mode::Lenient, json.clone())
+        .map_err(|e| refuse(reason, e.to_string()))?;
+    let deviations = decoded
+        .deviations
+        .into_iter()
+        .map(|mut d| {
+            d.path = format!("/{member}{}", d.path);
+            d
+        })
+        .collect();
+    Ok((decoded.value, deviations))
 }
 
 /// The offer fields the exact/EVM rules compare against, from either dialect.
