@@ -378,14 +378,14 @@ fn checks(ctx: &Ctx, plan: &Plan, measured: &Measurements, served: &[String]) ->
         "every unpaid answer is a valid 402",
         measured,
         Txn::Unpaid,
-        &["not-402", "invalid-402"],
+        &["not-402", "invalid-402", "broken-body"],
     )];
     if plan.suite.l402_profile().is_none() {
         out.push(violations_check(
             "every paid answer carries its settlement receipt",
             measured,
             Txn::Paid,
-            &["no-receipt", "bad-receipt"],
+            &["no-receipt", "bad-receipt", "broken-body"],
         ));
         out.push(settled_once(ctx, served));
     }

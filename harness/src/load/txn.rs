@@ -17,7 +17,7 @@ use crate::protocol::l402::read_challenges;
 use crate::protocol::v1::PaymentRequiredV1;
 use crate::protocol::v2::PaymentRequired;
 use crate::protocol::{L402Profile, Mode, Suite, decode_header, decode_json};
-use crate::target::RouteSpec;
+use crate::target::{RouteSpec, not_declared_json};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method};
 use std::sync::Arc;
@@ -129,6 +129,10 @@ impl Plan {
     ) -> Option<Violation> {
         if status >= 500 {
             return violation("server-error", format!("HTTP {status}"));
+        }
+        let content_type = headers.get("content-type").and_then(|v| v.to_str().ok());
+        if let Some(why) = not_declared_json(content_type, body) {
+            return violation("broken-body", why);
         }
         let ok = (200..300).contains(&status);
         match txn {
@@ -248,6 +252,21 @@ mod tests {
             "reuse-refused"
         );
         assert!(l402.judge(Txn::Paid, 200, &none, b"").is_none());
+    }
+
+    #[test]
+    fn json_cut_by_a_short_content_length_is_a_broken_answer() {
+        let mut p = plan(Suite::X402(Dialect::X402V2));
+        p.validate = false;
+        let mut json = HeaderMap::new();
+        json.insert("content-type", HeaderValue::from_static("application/json"));
+        let cut = p.judge(Txn::Unpaid, 402, &json, br#"{"x402Vers"#).unwrap();
+        assert_eq!(cut.kind, "broken-body");
+        assert!(p.judge(Txn::Unpaid, 402, &json, b"{}").is_none());
+        assert!(
+            p.judge(Txn::Unpaid, 402, &HeaderMap::new(), b"{\"x")
+                .is_none()
+        );
     }
 
     #[test]

@@ -290,18 +290,28 @@ async fn read_answer(
 /// Content-Length shorter than what the server wrote shows itself (HTTP framing alone
 /// cannot tell). Empty bodies and bodies longer than paycheck keeps are not judged.
 fn declared_json_reads(ex: &Exchange, kept: &[u8]) -> Result<(), String> {
-    let declares_json = ex
-        .header("content-type")
-        .is_some_and(|t| t.to_ascii_lowercase().contains("json"));
-    if !declares_json || kept.is_empty() || ex.body_bytes > kept.len() as u64 {
+    if ex.body_bytes > kept.len() as u64 {
         return Ok(());
     }
-    serde_json::from_slice::<serde::de::IgnoredAny>(kept)
-        .map(|_| ())
-        .map_err(|e| {
+    match not_declared_json(ex.header("content-type"), kept) {
+        Some(why) => Err(why),
+        None => Ok(()),
+    }
+}
+
+/// Why a whole, non-empty body is not the JSON its `content_type` declares, if it is not
+/// (the conformance client and the load engine judge bodies alike).
+pub fn not_declared_json(content_type: Option<&str>, body: &[u8]) -> Option<String> {
+    let declares_json = content_type.is_some_and(|t| t.to_ascii_lowercase().contains("json"));
+    if !declares_json || body.is_empty() {
+        return None;
+    }
+    serde_json::from_slice::<serde::de::IgnoredAny>(body)
+        .err()
+        .map(|e| {
             format!(
                 "a {}-byte body that is not the JSON its Content-Type declares ({e}); a Content-Length shorter than the body cuts it so",
-                kept.len()
+                body.len()
             )
         })
 }

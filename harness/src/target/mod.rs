@@ -7,7 +7,7 @@ mod routes;
 pub mod spawn;
 pub mod tally;
 
-pub use exchange::{BodyLimits, Exchange, cause_chain};
+pub use exchange::{BodyLimits, Exchange, cause_chain, not_declared_json};
 pub use routes::RouteSpec;
 
 use crate::payer::{PayError, Payer, WrongPayment};
