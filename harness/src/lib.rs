@@ -8,6 +8,7 @@
 //! - [`mocks`]: the mock facilitator with its journal and fault schedule;
 //! - [`reference`]: the embedded, correct 402 servers.
 
+pub mod bounded;
 pub mod catalogue;
 pub mod cli;
 pub mod duration;

@@ -106,7 +106,7 @@ fn mocks_answers_on_loopback_and_stops_on_ctrl_c() {
 
 #[test]
 fn serve_reference_answers_402_and_stops_on_sigterm() {
-    for protocol in ["x402-v2", "x402-v1", "t402"] {
+    for protocol in ["x402-v2", "x402-v1", "t402", "t402-v1"] {
         let (child, url, rx) = start(
             &["serve-reference", "--protocol", protocol, "--port", "0"],
             &format!("reference {protocol}:"),
@@ -134,6 +134,42 @@ fn a_busy_port_exits_3_with_advice() {
         .unwrap();
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--facilitator-port"));
+}
+
+#[test]
+fn a_mock_that_cannot_start_still_leaves_a_report() {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port().to_string();
+    let dir = temp_dir("busy-mock");
+    let out = paycheck()
+        .args([
+            "run",
+            "--suite",
+            "x402-v2",
+            "--spawn",
+            "true",
+            "--paid",
+            "GET /premium",
+        ])
+        .args(["--facilitator-port", &port, "--report-dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap();
+    assert!(
+        report["suites"][0]["target_error"]
+            .as_str()
+            .unwrap()
+            .contains("mocks")
+    );
+    assert!(
+        std::fs::read_to_string(dir.join("junit.xml"))
+            .unwrap()
+            .contains("<error")
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 fn temp_dir(name: &str) -> PathBuf {

@@ -94,24 +94,42 @@ pub fn grade(level: Level, raw: Status, strict: bool) -> Status {
 /// one of the check's answers broke off (and the check did not say it grades silence),
 /// the outcome is an error that names the broken exchange. Failures stand as they are.
 pub fn answered_or_error(outcome: Outcome, tally: Tally) -> Outcome {
-    if !matches!(outcome.status, Status::Pass | Status::Warn) {
-        return outcome;
+    no_verdict(outcome.status, &outcome.message, tally).unwrap_or(outcome)
+}
+
+/// The error that replaces a pass or warning (`status`, saying `message`) that stands on
+/// no answer or a broken one, if it does (see [`answered_or_error`]).
+pub fn no_verdict(status: Status, message: &str, tally: Tally) -> Option<Outcome> {
+    if !matches!(status, Status::Pass | Status::Warn) {
+        return None;
     }
     match tally.first_broken {
-        Some(ex) => Outcome::error(format!(
-            "no verdict: {} to {} {} (the check would have said: {})",
-            ex.describe(),
-            ex.method,
-            ex.url,
-            outcome.message
-        ))
-        .with(&ex),
-        None if tally.answered == 0 => Outcome::error(format!(
-            "no verdict: the check got no answer from the server (it would have said: {})",
-            outcome.message
-        )),
-        None => outcome,
+        Some(ex) => Some(
+            Outcome::error(format!(
+                "no verdict: {} to {} {} (the check would have said: {message})",
+                ex.describe(),
+                ex.method,
+                ex.url,
+            ))
+            .with(&ex),
+        ),
+        None if tally.answered == 0 => Some(Outcome::error(format!(
+            "no verdict: the check got no answer from the server (it would have said: {message})"
+        ))),
+        None => None,
     }
+}
+
+/// A check result whose exchanges were `tally`: an error instead, when its pass or
+/// warning stands on no answer or a broken one (for results made outside [`run_check`],
+/// such as the property tests').
+pub fn result_answered_or_error(mut result: CheckResult, tally: Tally) -> CheckResult {
+    if let Some(o) = no_verdict(result.status, &result.message, tally) {
+        result.status = o.status;
+        result.message = o.message;
+        result.exchanges = o.exchanges;
+    }
+    result
 }
 
 /// Runs one check.
@@ -202,6 +220,31 @@ mod tests {
         assert_eq!(broken.exchanges.len(), 1);
         let fail = Outcome::fail("a 402", "no answer");
         assert_eq!(answered_or_error(fail, tally(0, None)).status, Status::Fail);
+    }
+
+    #[test]
+    fn a_property_that_held_on_broken_answers_is_an_error() {
+        let held = CheckResult {
+            id: "x402-v2/props/replay".into(),
+            section: "props".into(),
+            title: "t".into(),
+            level: Level::Must,
+            requirement: "r".into(),
+            source: "s".into(),
+            status: Status::Pass,
+            message: "500 plans held".into(),
+            expected: None,
+            actual: None,
+            exchanges: Vec::new(),
+            elapsed_ms: 0.0,
+        };
+        let r = result_answered_or_error(held.clone(), tally(40, Some(broken_exchange())));
+        assert_eq!(r.status, Status::Error);
+        assert!(r.message.contains("500 plans held") && r.exchanges.len() == 1);
+        assert_eq!(
+            result_answered_or_error(held, tally(40, None)).status,
+            Status::Pass
+        );
     }
 
     #[test]

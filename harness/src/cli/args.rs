@@ -407,3 +407,19 @@ pub struct SnapshotArgs {
     #[arg(long, value_name = "N")]
     pub premium_price: Option<u64>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_take_binary_units_and_refuse_what_reads_no_402() {
+        assert_eq!(parse_size("65536"), Ok(65536));
+        assert_eq!(parse_size("64KiB"), Ok(64 << 10));
+        assert_eq!(parse_size("1MiB"), Ok(1 << 20));
+        assert_eq!(parse_size("2 mb"), Ok(2 << 20));
+        assert!(parse_size("10").unwrap_err().contains("at least 1KiB"));
+        assert!(parse_size("1TB").unwrap_err().contains("unknown size unit"));
+        assert!(parse_size("lots").is_err());
+    }
+}

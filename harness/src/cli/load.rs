@@ -99,7 +99,7 @@ pub(super) async fn load(args: LoadArgs) -> Exit {
         target_kind: kind.into(),
         progress: args.format == "text",
     };
-    let (wired, ctx) = match wire(&args, &profile, payer, &stop).await {
+    let (wired, mut ctx) = match wire(&args, &profile, payer, &stop).await {
         Ok(Some(w)) => w,
         not_started => {
             // Ctrl-C, or a target that could not be started or reached: still a report.
@@ -148,7 +148,14 @@ pub(super) async fn load(args: LoadArgs) -> Exit {
         ctx.target.base_url
     );
     let options = options(kind);
-    let result = load::run(&ctx, &profile, &options, stop.clone()).await;
+    // As for `run`: one unpaid request first, so that a target that never answers ends the
+    // run after one timeout, and a t402 server's version is read from its answer.
+    let preflight = ctx.target.preflight().await;
+    let unreachable = preflight.is_err() && !stop.was_interrupted();
+    let result = match preflight {
+        Ok(()) => load::run(&ctx, &profile, &options, stop.clone()).await,
+        Err(why) => Err(why),
+    };
     let ctx_url = ctx.target.base_url.clone();
     drop(ctx);
     match wired {
@@ -163,7 +170,10 @@ pub(super) async fn load(args: LoadArgs) -> Exit {
         eprintln!("error: {e}");
         load::failed_report(&profile, &ctx_url, &options, e, stop.was_interrupted())
     });
-    finish(&report, &args.report_dir, &args.format)
+    match finish(&report, &args.report_dir, &args.format) {
+        Exit::Failed if unreachable => Exit::Unreachable,
+        exit => exit,
+    }
 }
 
 /// Starts (or reaches) the target; `Ok(None)` when Ctrl-C came first.

@@ -7,7 +7,7 @@ use super::wiring::{Mocks, SpawnSettings, check_loopback, ensure_reachable, spaw
 use super::{Exit, listen_for_stop};
 use crate::catalogue::money_path::money_path;
 use crate::catalogue::runner::CheckResult;
-use crate::catalogue::runner::{Selection, grade, run_suite, select};
+use crate::catalogue::runner::{Selection, grade, result_answered_or_error, run_suite, select};
 use crate::catalogue::{Check, Ctx, Status, catalogue, with_scenarios};
 use crate::payer::keys::KEY_ENV_VAR;
 use crate::payer::{KeySource, Payer};
@@ -19,6 +19,7 @@ use crate::serve::{StopSignal, stopped};
 use crate::snapshot::{self, SnapshotConfig};
 use crate::target::Target;
 use crate::target::embedded::Embedded;
+use crate::target::tally::tallied;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -115,6 +116,13 @@ impl Plan<'_> {
             });
     }
 
+    /// Records every suite as one that could not run, for the same reason.
+    fn record_unreachable_all(&self, suites: &[Suite], target: &str, kind: &str, why: &str) {
+        for suite in suites {
+            self.record_unreachable(*suite, target, kind, why.to_string());
+        }
+    }
+
     /// Runs one suite on `ctx`, recording results as they come.
     async fn run_on(&self, mut ctx: Ctx, kind: &str) -> Result<(), String> {
         if let Err(why) = ctx.target.preflight().await {
@@ -153,10 +161,12 @@ impl Plan<'_> {
                     config.cases, config.seed
                 );
                 let strict = self.selection.strict;
-                for mut r in [
-                    props::payload_property(&ctx, config).await,
-                    props::replay_property(&ctx, config).await,
+                // Like checks, a property stands only on whole answers.
+                for (r, tally) in [
+                    tallied(props::payload_property(&ctx, config)).await,
+                    tallied(props::replay_property(&ctx, config)).await,
                 ] {
+                    let mut r = result_answered_or_error(r, tally);
                     r.status = grade(r.level, r.status, strict);
                     record(r);
                 }
@@ -361,7 +371,14 @@ async fn run_embedded(plan: &Plan<'_>, suites: &[Suite]) -> Result<bool, Exit> {
                 .await
             }
         };
-        let embedded = started.map_err(|e| format!("cannot start the embedded servers: {e}"))?;
+        let embedded = match started {
+            Ok(e) => e,
+            Err(e) => {
+                let why = format!("cannot start the embedded {suite} server: {e}");
+                plan.record_unreachable(*suite, "embedded", "embedded", why);
+                return Ok(());
+            }
+        };
         let mut ctx = embedded.ctx(plan.args.timeout, plan.payer());
         ctx.target.limits = plan.args.body_limits();
         let result = plan.run_on(ctx, "embedded").await;
@@ -402,10 +419,17 @@ impl Plan<'_> {
     }
 }
 
+/// Why no suite ran when paycheck's own mocks could not start (`Mocks::start` said why).
+const MOCKS_DID_NOT_START: &str =
+    "paycheck's mocks could not start (see the error above), so no check ran";
+
 /// `--spawn CMD`: mocks first, then the server, then the suites one after another.
 async fn run_spawned(plan: &Plan<'_>, suites: &[Suite], command: &str) -> Result<bool, Exit> {
     let args = plan.args;
-    let mocks = Mocks::start(&args.mocks, true, None).await?;
+    let Ok(mocks) = Mocks::start(&args.mocks, true, None).await else {
+        plan.record_unreachable_all(suites, command, "spawned", MOCKS_DID_NOT_START);
+        return Ok(false);
+    };
     let settings = SpawnSettings {
         log: args.report_dir.join("server.log"),
         startup: args.startup_timeout,
@@ -422,9 +446,7 @@ async fn run_spawned(plan: &Plan<'_>, suites: &[Suite], command: &str) -> Result
                 "the spawned server did not start or answer on its port (its output: {})",
                 settings.log.display()
             );
-            for suite in suites {
-                plan.record_unreachable(*suite, command, "spawned", why.clone());
-            }
+            plan.record_unreachable_all(suites, command, "spawned", &why);
             return Ok(false);
         }
         Err(exit) => {
@@ -443,12 +465,13 @@ async fn run_spawned(plan: &Plan<'_>, suites: &[Suite], command: &str) -> Result
 async fn run_url(plan: &Plan<'_>, suites: &[Suite], url: &str) -> Result<bool, Exit> {
     let args = plan.args;
     if let Err(why) = ensure_reachable(url, args.timeout).await {
-        for suite in suites {
-            plan.record_unreachable(*suite, url, "url", why.clone());
-        }
+        plan.record_unreachable_all(suites, url, "url", &why);
         return Ok(false);
     }
-    let mocks = Mocks::start(&args.mocks, false, None).await?;
+    let Ok(mocks) = Mocks::start(&args.mocks, false, None).await else {
+        plan.record_unreachable_all(suites, url, "url", MOCKS_DID_NOT_START);
+        return Ok(false);
+    };
     let result = plan.run_suites(suites, url, &mocks, "url").await;
     mocks.stop().await;
     result

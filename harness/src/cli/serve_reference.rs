@@ -25,7 +25,11 @@ pub(super) async fn serve_reference(args: ServeReferenceArgs) -> Exit {
         Ok(s) => s,
         Err(exit) => return exit,
     };
-    println!("reference {}: {url}", args.protocol);
+    let name = match args.protocol {
+        Suite::X402(d) => d.wire_name(),
+        other => other.id(),
+    };
+    println!("reference {name}: {url}");
     println!("{upstream}");
     let _ = std::io::stdout().flush();
     eprintln!("serving until Ctrl-C: GET /health (free), GET /premium and POST /compute (paid)");

@@ -1,5 +1,6 @@
 //! The reference server's client for the facilitator's `/verify` and `/settle`.
 
+use crate::bounded::{ANSWER_LIMIT, BodyError, read_body};
 use crate::protocol::facilitator::{SettlementResponse, VerifyResponse};
 use crate::protocol::{Dialect, Message, Mode, decode_json};
 use serde_json::Value;
@@ -86,7 +87,11 @@ impl FacilitatorClient {
             .await
             .map_err(classify)?;
         let status = response.status();
-        let bytes = response.bytes().await.map_err(classify)?;
+        let bytes = match read_body(response, ANSWER_LIMIT).await {
+            Ok(b) => b,
+            Err(BodyError::Transport(e)) => return Err(classify(e)),
+            Err(BodyError::TooLarge(_)) => return Err(FacilitatorError::BadAnswer),
+        };
         // Facilitators differ in status codes for negative answers (200, 400, 412, 422), so
         // a well-formed negative answer is taken at any status; a positive one only at 2xx.
         let answer = decode_json::<T>(dialect, Mode::Lenient, &bytes)

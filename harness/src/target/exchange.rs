@@ -300,9 +300,16 @@ fn declared_json_reads(ex: &Exchange, kept: &[u8]) -> Result<(), String> {
 }
 
 /// Why a whole, non-empty body is not the JSON its `content_type` declares, if it is not
-/// (the conformance client and the load engine judge bodies alike).
+/// (the conformance client and the load engine judge bodies alike). Only one JSON document
+/// is declared by `application/json` and `+json` types; `application/x-ndjson` and the
+/// like are streams of them, and are not judged.
 pub fn not_declared_json(content_type: Option<&str>, body: &[u8]) -> Option<String> {
-    let declares_json = content_type.is_some_and(|t| t.to_ascii_lowercase().contains("json"));
+    let media_type = content_type
+        .and_then(|t| t.split(';').next())
+        .map(|t| t.trim().to_ascii_lowercase());
+    let declares_json = media_type
+        .as_deref()
+        .is_some_and(|t| t == "application/json" || t.ends_with("+json"));
     if !declares_json || body.is_empty() {
         return None;
     }
@@ -329,6 +336,33 @@ mod tests {
             "{shown}"
         );
         assert_eq!(display_copy("short"), "short");
+    }
+
+    #[test]
+    fn only_a_declared_json_document_must_parse() {
+        let cut = br#"{"x402Vers"#;
+        for declared in [
+            "application/json",
+            "Application/JSON; charset=utf-8",
+            "application/problem+json",
+        ] {
+            assert!(
+                not_declared_json(Some(declared), cut).is_some(),
+                "{declared}"
+            );
+            assert!(
+                not_declared_json(Some(declared), b"{}").is_none(),
+                "{declared}"
+            );
+        }
+        for not_one_document in ["application/x-ndjson", "application/json-seq", "text/plain"] {
+            assert!(
+                not_declared_json(Some(not_one_document), cut).is_none(),
+                "{not_one_document}"
+            );
+        }
+        assert!(not_declared_json(None, cut).is_none());
+        assert!(not_declared_json(Some("application/json"), b"").is_none());
     }
 
     #[test]

@@ -136,9 +136,18 @@ impl Spawned {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// The last 20 lines the server printed.
+    /// The last 20 lines the server printed (read from the last 64 KiB of its log, however
+    /// much it wrote).
     pub fn tail_output(&self) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        use std::io::{Read, Seek, SeekFrom};
+        const TAIL: u64 = 64 * 1024;
+        let mut bytes = Vec::new();
+        if let Ok(mut file) = std::fs::File::open(&self.log) {
+            let len = file.metadata().map_or(0, |m| m.len());
+            let _ = file.seek(SeekFrom::Start(len.saturating_sub(TAIL)));
+            let _ = file.take(TAIL).read_to_end(&mut bytes);
+        }
+        let text = String::from_utf8_lossy(&bytes);
         let lines: Vec<&str> = text.lines().collect();
         lines[lines.len().saturating_sub(20)..].join("\n")
     }

@@ -295,14 +295,22 @@ fn header_limit(ctx: &Ctx) -> crate::catalogue::CheckFuture<'_> {
             &[("X-Padding", padding.as_str())],
         ))
         .await;
-        match (&ex.error, ex.status) {
-            (Some(e), _) if e.contains("timed out") => Outcome::fail(
+        // What the server said is its status line, whole answer or not.
+        let said = if ex.answered() {
+            Some(ex.status)
+        } else {
+            ex.head_status
+        };
+        match (&ex.error, said) {
+            (Some(e), None) if ex.timed_out => Outcome::fail(
                 "a 4xx refusal such as 431, or a closed connection",
                 format!("no answer at all ({e})"),
             )
             .with(&ex),
-            (Some(e), _) => Outcome::pass(format!("refused at the connection ({e})")),
-            (None, 400..=499) if ex.status != 402 => Outcome::pass(ex.describe()),
+            (Some(e), None) => Outcome::pass(format!("refused at the connection ({e})")),
+            (_, Some(status @ 400..=499)) if status != 402 => {
+                Outcome::pass(format!("HTTP {status}"))
+            }
             _ => Outcome::fail(
                 "a 4xx refusal such as 431",
                 format!("{}: the request was processed", ex.describe()),

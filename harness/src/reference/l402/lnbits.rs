@@ -1,6 +1,7 @@
 //! The reference L402 server's client for its Lightning backend: the LNbits payments API,
 //! as l402-kit's LNbits provider and most L402 servers call it.
 
+use crate::bounded::{ANSWER_LIMIT, BodyError, read_body};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -73,7 +74,7 @@ impl LnbitsClient {
             .await
             .map_err(classify)?;
         let status = response.status();
-        let answer: Value = response.json().await.map_err(classify)?;
+        let answer = read_json(response).await?;
         if !status.is_success() {
             return Err(LnError::BadAnswer(format!("HTTP {status}")));
         }
@@ -98,7 +99,19 @@ impl LnbitsClient {
             .send()
             .await
             .map_err(classify)?;
-        let answer: Value = response.json().await.map_err(classify)?;
+        let answer = read_json(response).await?;
         Ok(answer.get("paid").and_then(Value::as_bool).unwrap_or(false))
     }
+}
+
+/// A backend answer's JSON, read within [`ANSWER_LIMIT`].
+async fn read_json(response: reqwest::Response) -> Result<Value, LnError> {
+    let bytes = match read_body(response, ANSWER_LIMIT).await {
+        Ok(b) => b,
+        Err(BodyError::Transport(e)) => return Err(classify(e)),
+        Err(BodyError::TooLarge(n)) => {
+            return Err(LnError::BadAnswer(format!("an answer over {n} bytes")));
+        }
+    };
+    serde_json::from_slice(&bytes).map_err(|e| LnError::BadAnswer(format!("not JSON: {e}")))
 }
