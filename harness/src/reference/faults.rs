@@ -70,11 +70,14 @@ pub enum ReferenceFault {
     /// The offer says `mimeType: null` (v1: in each requirement, which the facilitator
     /// receives too; v2: in `resource`).
     NullMimeType,
+    /// A payment that `/verify` called invalid is sent to `/settle` anyway (the server
+    /// reads HTTP 200 as success and ignores `isValid: false`); it is still refused.
+    SettleRefused,
 }
 
 impl ReferenceFault {
     /// Every faulty build.
-    pub const ALL: [ReferenceFault; 29] = [
+    pub const ALL: [ReferenceFault; 30] = [
         ReferenceFault::No402,
         ReferenceFault::NoRequirements,
         ReferenceFault::DecimalAmount,
@@ -104,6 +107,7 @@ impl ReferenceFault {
         ReferenceFault::HugeRequirements,
         ReferenceFault::SpacedReceipt,
         ReferenceFault::NullMimeType,
+        ReferenceFault::SettleRefused,
     ];
 
     /// The checks (`SECTION/NAME`, in every suite that has them) written to catch this
@@ -159,6 +163,7 @@ impl ReferenceFault {
             HugeRequirements => &["http/402-signal/header-budget"],
             SpacedReceipt => &["payment/receipt-encoding"],
             NullMimeType => &["http/402-signal/requirements-schema"],
+            SettleRefused => &["payment/settle-only-verified"],
         }
     }
 
@@ -194,6 +199,7 @@ impl ReferenceFault {
             ReferenceFault::HugeRequirements => "huge-requirements",
             ReferenceFault::SpacedReceipt => "spaced-receipt",
             ReferenceFault::NullMimeType => "null-mime-type",
+            ReferenceFault::SettleRefused => "settle-refused",
         }
     }
 }

@@ -213,6 +213,10 @@ impl Paywall {
                     return output_response(&handler(request.body));
                 }
                 Ok(v) => {
+                    if self.has(ReferenceFault::SettleRefused) {
+                        // Reads the 200 as success: what verify refused goes to settle.
+                        let _ = self.facilitator.settle(dialect, &body).await;
+                    }
                     let reason = v.invalid_reason.unwrap_or_else(|| "payment_invalid".into());
                     return self.refusal(&url, route, &reason);
                 }

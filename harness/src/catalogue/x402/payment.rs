@@ -1,9 +1,10 @@
 //! payment: a valid payment is served with a settlement receipt (the verify-then-settle
 //! order is the scenario file `scenarios/x402/payment-verify-then-settle.toml`).
 
-use super::{Spec, add, body, offer, pay, pay_first_route, settlements, transport};
+use super::{Spec, add, body, offer, paid, pay, pay_first_route, settlements, transport};
 use crate::catalogue::{Check, CheckFuture, Ctx, Level, Need, Outcome};
-use crate::mocks::facilitator::journal::Verdict;
+use crate::mocks::facilitator::journal::{Endpoint, Verdict};
+use crate::payer::WrongPayment;
 use crate::protocol::codec::is_encoding;
 use crate::protocol::facilitator::SettlementResponse;
 use crate::protocol::{Dialect, Mode, decode_header};
@@ -38,6 +39,19 @@ pub(super) fn register(d: Dialect, out: &mut Vec<Check>) {
             &[Need::Facilitator],
         ),
         body(served),
+    );
+    add(
+        out,
+        d,
+        s(
+            "settle-only-verified",
+            "a payment verify refused is never sent to settle",
+            Level::Must,
+            "The server settles only a payment the facilitator verified: a payment /verify answered isValid: false never reaches /settle, whatever the HTTP status of that answer.",
+            "x402-specification-v2.md §2 (steps 4-6), §7.1; x402-foundation/x402#3060 (landscape.md §3)",
+            &[Need::Facilitator],
+        ),
+        body(settle_only_verified),
     );
     add(
         out,
@@ -114,6 +128,62 @@ fn served(ctx: &Ctx) -> CheckFuture<'_> {
             }
             Err(e) => Outcome::fail("a well-formed settlement response", e.to_string()).with(&ex),
         }
+    })
+}
+
+/// Wrong payments the reference servers send to `/verify` (nothing in them shows locally).
+const VERIFY_REFUSES: [WrongPayment; 2] = [WrongPayment::BadSignature, WrongPayment::Expired];
+
+fn settle_only_verified(ctx: &Ctx) -> CheckFuture<'_> {
+    Box::pin(async move {
+        let journal = super::facilitator(ctx).journal();
+        let (challenge, _) = match offer(ctx, paid(ctx)).await {
+            Ok(v) => v,
+            Err(o) => return o,
+        };
+        let mut followed = 0;
+        for wrong in VERIFY_REFUSES {
+            let payment = match pay(ctx, &challenge, Some(&wrong)) {
+                Ok(p) => p,
+                Err(o) => return o,
+            };
+            let mark = journal.len();
+            let ex = ctx.target.send(paid(ctx), Some(&payment.value), &[]).await;
+            let calls = journal.since(mark);
+            let of_it = |endpoint| {
+                calls
+                    .iter()
+                    .filter(move |c| c.endpoint == endpoint)
+                    .filter(|c| c.nonce.as_deref() == Some(payment.nonce.as_str()))
+            };
+            let refused = of_it(Endpoint::Verify).find_map(|c| match &c.verdict {
+                Verdict::Invalid { reason } => Some(reason.clone()),
+                _ => None,
+            });
+            // A server that never asked /verify is payment/verify-then-settle's to grade.
+            let Some(reason) = refused else { continue };
+            followed += 1;
+            let settles = of_it(Endpoint::Settle).count();
+            if settles > 0 {
+                return Outcome::fail(
+                    format!(
+                        "no /settle for a payment {} that /verify refused",
+                        wrong.describe()
+                    ),
+                    format!(
+                        "/verify said {reason}, then {settles} /settle call(s); answered {}",
+                        ex.describe()
+                    ),
+                )
+                .with(&ex);
+            }
+        }
+        Outcome::pass(if followed == 0 {
+            "the server refused both wrong payments without asking /verify, and settled neither"
+                .to_string()
+        } else {
+            format!("{followed} payment(s) /verify refused never reached /settle")
+        })
     })
 }
 
