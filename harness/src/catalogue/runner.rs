@@ -180,7 +180,6 @@ mod tests {
     fn tally(answered: usize, broken: Option<Exchange>) -> Tally {
         Tally {
             answered,
-            broken: usize::from(broken.is_some()),
             first_broken: broken,
         }
     }

@@ -108,20 +108,16 @@ pub(super) async fn load(args: LoadArgs) -> Exit {
                 (None, Some(url)) => ("url", url.as_str()),
                 (None, None) => ("embedded", "embedded"),
             };
-            let (exit, reason) = match not_started {
+            let (exit, reason, interrupted) = match not_started {
                 Err(exit) => (
                     exit,
                     "the target could not be started or reached (see above)",
+                    false,
                 ),
-                _ => (Exit::Failed, "interrupted before the run started"),
+                _ => (Exit::Failed, "interrupted before the run started", true),
             };
-            let report = load::failed_report(
-                &profile,
-                target,
-                &options(kind),
-                reason.into(),
-                exit == Exit::Failed,
-            );
+            let report =
+                load::failed_report(&profile, target, &options(kind), reason.into(), interrupted);
             let written = finish(&report, &args.report_dir, &args.format);
             return if written == Exit::Internal {
                 written

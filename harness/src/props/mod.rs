@@ -169,7 +169,7 @@ fn result(
         message,
         expected: None,
         actual: None,
-        exchanges,
+        exchanges: exchanges.iter().map(Exchange::evidence).collect(),
         elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
     }
 }

@@ -63,8 +63,8 @@ pub struct Exchange {
     pub head_status: Option<u16>,
     /// Response headers, names lower-cased.
     pub response_headers: Vec<(String, String)>,
-    /// Response body as text: the kept prefix (see [`BodyLimits`]); reports show 4 KiB.
-    #[serde(serialize_with = "display_body")]
+    /// Response body as text: the kept prefix (see [`BodyLimits`]); the evidence in a
+    /// report is cut to 4 KiB ([`Exchange::evidence`]).
     pub body: String,
     /// How many body bytes arrived in all (kept or not).
     pub body_bytes: u64,
@@ -84,10 +84,6 @@ pub struct Exchange {
 
 fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64(d.as_secs_f64() * 1000.0)
-}
-
-fn display_body<S: serde::Serializer>(body: &str, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&display_copy(body))
 }
 
 /// `body` cut to the display limit at a character boundary, saying how much was cut.
@@ -146,7 +142,8 @@ impl Exchange {
     }
 
     /// A copy for a report: the body cut to its display length, so that evidence held for
-    /// a whole run stays small whatever the server sent.
+    /// a whole run stays small whatever the server sent. Every exchange a result keeps is
+    /// one of these, cut here once.
     pub fn evidence(&self) -> Exchange {
         Exchange {
             body: display_copy(&self.body),
@@ -281,22 +278,18 @@ async fn read_answer(
             }
         }
     };
-    let result = result.and_then(|()| declared_json_reads(ex, &kept));
+    // A whole body whose Content-Type says JSON must read as JSON: a cut one is how a
+    // Content-Length shorter than what the server wrote shows itself (HTTP framing alone
+    // cannot tell). A body longer than paycheck keeps is not judged.
+    let whole = ex.body_bytes == kept.len() as u64;
+    let result = result.and_then(
+        |()| match not_declared_json(ex.header("content-type"), &kept) {
+            Some(why) if whole => Err(why),
+            _ => Ok(()),
+        },
+    );
     ex.body = String::from_utf8_lossy(&kept).into_owned();
     result
-}
-
-/// A whole body whose Content-Type says JSON must read as JSON: a cut one is how a
-/// Content-Length shorter than what the server wrote shows itself (HTTP framing alone
-/// cannot tell). Empty bodies and bodies longer than paycheck keeps are not judged.
-fn declared_json_reads(ex: &Exchange, kept: &[u8]) -> Result<(), String> {
-    if ex.body_bytes > kept.len() as u64 {
-        return Ok(());
-    }
-    match not_declared_json(ex.header("content-type"), kept) {
-        Some(why) => Err(why),
-        None => Ok(()),
-    }
 }
 
 /// Why a whole, non-empty body is not the JSON its `content_type` declares, if it is not

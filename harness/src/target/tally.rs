@@ -16,9 +16,7 @@ use std::future::Future;
 pub struct Tally {
     /// Exchanges that got a whole answer.
     pub answered: usize,
-    /// Exchanges that did not, and were not tolerated.
-    pub broken: usize,
-    /// The first of those, as evidence.
+    /// The first exchange that did not, and was not tolerated, as evidence.
     pub first_broken: Option<Exchange>,
 }
 
@@ -53,7 +51,6 @@ pub(super) fn record(ex: &Exchange) {
         if ex.answered() {
             t.answered += 1;
         } else if !tolerated {
-            t.broken += 1;
             t.first_broken.get_or_insert_with(|| ex.evidence());
         }
     });
