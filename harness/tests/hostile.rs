@@ -600,7 +600,7 @@ async fn ctrl_c_while_a_connection_hangs_after_accept() {
 
 /// A server that answers paycheck's first request and is then gone: the 402-signal and
 /// hygiene checks that once passed on no answer (`fast-402` on a reset, `json-not-html` on
-/// no content type, `no-internals` on an empty body, `header-limit` on a timeout) pass no
+/// no content type, `no-internals` on an empty body, `payment-header-limit` on a timeout) pass no
 /// more: each is a failure, an error or not exercised.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_check_passes_once_the_server_is_gone() {

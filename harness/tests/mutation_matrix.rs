@@ -14,8 +14,10 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::time::Duration;
 
-/// Requests in the matrix give up after this (the `no-timeout` build needs it to be short).
+/// Requests in the matrix give up after this.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(3);
+/// Requests while a backend hangs give up after this (the `no-timeout` build waits it out).
+const HANG_WINDOW: Duration = Duration::from_secs(4);
 
 /// A faulty build of a suite's reference server.
 #[derive(Debug, Clone, Copy)]
@@ -69,7 +71,8 @@ async fn run(suite: Suite, fault: Option<Fault>, only: Vec<String>) -> Vec<Check
         strict: true,
     };
     let checks = select(catalogue(suite), &selection).unwrap();
-    let ctx = embedded.ctx(REQUEST_TIMEOUT, Payer::test(0));
+    let mut ctx = embedded.ctx(REQUEST_TIMEOUT, Payer::test(0));
+    ctx.target.hang_window = HANG_WINDOW;
     let mut results = Vec::new();
     run_suite(&ctx, &checks, true, |r| results.push(r)).await;
     drop(ctx);

@@ -59,14 +59,15 @@ async fn transport_faults_are_never_served() {
 }
 
 #[tokio::test]
-async fn a_failed_or_pending_settlement_is_402_with_the_receipt() {
+async fn a_failed_settlement_is_402_and_a_pending_one_503_each_with_the_receipt() {
     let stack = Stack::start(Dialect::X402V2).await;
-    for (rule, reason) in [
-        ("settle=settle-failure", UNEXPECTED_SETTLE_ERROR),
-        ("settle=pending", SETTLEMENT_PENDING),
+    for (rule, reason, expected) in [
+        ("settle=settle-failure", UNEXPECTED_SETTLE_ERROR, 402),
+        // No fresh challenge while pending: the payer would pay twice.
+        ("settle=pending", SETTLEMENT_PENDING, 503),
     ] {
         let (status, body, receipt) = paid_under(&stack, rule).await;
-        assert_eq!(status, 402, "{rule}");
+        assert_eq!(status, expected, "{rule}");
         assert!(!body.contains("premium market data"));
         let receipt =
             decode_header::<SettlementResponse>(Dialect::X402V2, Mode::Strict, &receipt.unwrap())

@@ -87,6 +87,11 @@ pub struct RunArgs {
     /// Bound on every request of a check.
     #[arg(long, value_name = "DUR", default_value = "10s", value_parser = parse_duration)]
     pub timeout: Duration,
+    /// Bound on a request made while the mock facilitator or Lightning backend hangs on
+    /// purpose (resilience/bounded-answer): longer than --timeout, so that a server whose
+    /// own calls time out after 10 s passes and one without a timeout fails.
+    #[arg(long, value_name = "DUR", default_value = "30s", value_parser = parse_duration)]
+    pub hang_window: Duration,
     /// How long a --spawn server may take to answer on its port.
     #[arg(long, value_name = "DUR", default_value = "120s", value_parser = parse_duration)]
     pub startup_timeout: Duration,
@@ -254,6 +259,9 @@ pub struct ServeReferenceArgs {
     /// How long a call to the facilitator may take before the request fails with 504.
     #[arg(long, value_name = "DUR", default_value = "5s", value_parser = parse_duration)]
     pub facilitator_timeout: Duration,
+    /// x402: a payment header longer than this many bytes gets 431.
+    #[arg(long, value_name = "BYTES", default_value_t = 8 * 1024)]
+    pub max_payment_header: usize,
     /// L402: how long a call to the Lightning backend may take before the request fails
     /// with 503.
     #[arg(long, value_name = "DUR", default_value = "5s", value_parser = parse_duration)]

@@ -178,6 +178,7 @@ impl Plan<'_> {
     fn target(&self, base: &str, suite: Suite) -> Target {
         let mut target = Target::new(base, suite, self.args.timeout);
         target.limits = self.args.body_limits();
+        target.hang_window = self.args.hang_window;
         target.paid = self.args.paid.clone();
         target.free = self.args.free.clone();
         target.failing = self.args.failing.clone();
@@ -381,6 +382,7 @@ async fn run_embedded(plan: &Plan<'_>, suites: &[Suite]) -> Result<bool, Exit> {
         };
         let mut ctx = embedded.ctx(plan.args.timeout, plan.payer());
         ctx.target.limits = plan.args.body_limits();
+        ctx.target.hang_window = plan.args.hang_window;
         let result = plan.run_on(ctx, "embedded").await;
         embedded.stop().await;
         result

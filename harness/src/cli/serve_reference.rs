@@ -100,6 +100,7 @@ async fn start_x402(
     config.compute_price = args.compute_price.unwrap_or(config.compute_price);
     config.fault = fault;
     config.facilitator_timeout = args.facilitator_timeout;
+    config.max_payment_header_bytes = args.max_payment_header;
     let server = ReferenceServer::start(config)
         .await
         .map_err(|e| cannot_listen(args, e))?;

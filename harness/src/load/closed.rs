@@ -15,11 +15,11 @@
 //! report.
 
 use super::Stop;
-use super::http1::MAX_BODY;
 use super::metrics::{Metrics, Sample, Violation};
 use super::profile::{Phase, Profile, Txn};
 use super::txn::{Plan, Skip};
 use crate::target::cause_chain;
+use crate::target::http1::MAX_BODY;
 use goose::config::{GooseConfiguration, GooseDefault, GooseDefaultType};
 use goose::goose::{
     GooseMethod, GooseRequest, GooseUser, Scenario, Transaction, TransactionResult,

@@ -1,12 +1,12 @@
-//! What paycheck's own executors share: a worker's one HTTP/1.1 connection ([`super::http1`],
+//! What paycheck's own executors share: a worker's one HTTP/1.1 connection ([`crate::target::http1`],
 //! opened when first needed, reopened after a failure or a close) and sending a planned
 //! request on it, timed and judged. The open model ([`super::open`]) and the closed model's lean engine
 //! ([`super::users`]) both send this way.
 
-use super::http1::{Answer, Failure, Http1};
 use super::metrics::{Metrics, Sample, Violation};
 use super::profile::Txn;
 use super::txn::{Plan, Planned};
+use crate::target::http1::{Answer, Failure, Http1};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

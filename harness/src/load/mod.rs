@@ -8,7 +8,6 @@
 
 pub mod closed;
 mod conn;
-mod http1;
 pub mod merge;
 pub mod metrics;
 mod mix;

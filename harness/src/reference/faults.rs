@@ -60,7 +60,7 @@ pub enum ReferenceFault {
     NoFailureReceipt,
     /// The requests to the facilitator carry the version as a string.
     MalformedFacilitatorRequest,
-    /// No limit on the size of request headers.
+    /// No limit on the size of request headers, the payment header's included.
     NoHeaderLimit,
     /// The 402's requirements carry a 10 KiB description.
     HugeRequirements,
@@ -73,11 +73,32 @@ pub enum ReferenceFault {
     /// A payment that `/verify` called invalid is sent to `/settle` anyway (the server
     /// reads HTTP 200 as success and ignores `isValid: false`); it is still refused.
     SettleRefused,
+    /// Every route's `resource.url` names the first paid route (a resource configured once
+    /// for the whole server).
+    FirstRouteUrl,
+    /// `accepted` is matched to the offer on the amount alone, and the client's copy is
+    /// what the facilitator is asked to verify (so a payment to another payTo, asset or
+    /// network, signed for it, is served).
+    AmountOnlyBinding,
+    /// The handler runs before the payment is verified (its error answers an invalid
+    /// payment on a failing route).
+    HandlerBeforeVerify,
+    /// `/premium/` and `/PREMIUM` reach the premium handler without the paywall (a
+    /// middleware that matches exact paths in front of a lenient router).
+    PathBypass,
+    /// A failed facilitator call is answered with the facilitator's URL and what it said.
+    LeakFacilitator,
+    /// A pending settlement is answered with a fresh 402 challenge (the payer would pay
+    /// twice), as @x402/core 2.26 does.
+    PendingChallenge,
+    /// `POST /premium` reaches the premium handler without the paywall (a middleware keyed
+    /// on `GET /premium` in front of a router that takes any method).
+    MethodBypass,
 }
 
 impl ReferenceFault {
     /// Every faulty build.
-    pub const ALL: [ReferenceFault; 30] = [
+    pub const ALL: [ReferenceFault; 37] = [
         ReferenceFault::No402,
         ReferenceFault::NoRequirements,
         ReferenceFault::DecimalAmount,
@@ -108,6 +129,13 @@ impl ReferenceFault {
         ReferenceFault::SpacedReceipt,
         ReferenceFault::NullMimeType,
         ReferenceFault::SettleRefused,
+        ReferenceFault::FirstRouteUrl,
+        ReferenceFault::AmountOnlyBinding,
+        ReferenceFault::HandlerBeforeVerify,
+        ReferenceFault::PathBypass,
+        ReferenceFault::LeakFacilitator,
+        ReferenceFault::PendingChallenge,
+        ReferenceFault::MethodBypass,
     ];
 
     /// The checks (`SECTION/NAME`, in every suite that has them) written to catch this
@@ -159,11 +187,18 @@ impl ReferenceFault {
             PaidHealth => &["http/hygiene/free-route"],
             NoFailureReceipt => &["resilience/failure-receipt"],
             MalformedFacilitatorRequest => &["payment/facilitator-request"],
-            NoHeaderLimit => &["http/hygiene/header-limit"],
+            NoHeaderLimit => &["http/hygiene/payment-header-limit"],
             HugeRequirements => &["http/402-signal/header-budget"],
             SpacedReceipt => &["payment/receipt-encoding"],
             NullMimeType => &["http/402-signal/requirements-schema"],
             SettleRefused => &["payment/settle-only-verified"],
+            FirstRouteUrl => &["http/402-signal/resource-url"],
+            AmountOnlyBinding => &["binding/accepted-fields"],
+            HandlerBeforeVerify => &["payment/verify-before-work"],
+            PathBypass => &["bypass/path-variants"],
+            LeakFacilitator => &["http/hygiene/no-facilitator-internals"],
+            PendingChallenge => &["resilience/pending-no-challenge"],
+            MethodBypass => &["bypass/other-methods"],
         }
     }
 
@@ -200,6 +235,13 @@ impl ReferenceFault {
             ReferenceFault::SpacedReceipt => "spaced-receipt",
             ReferenceFault::NullMimeType => "null-mime-type",
             ReferenceFault::SettleRefused => "settle-refused",
+            ReferenceFault::FirstRouteUrl => "first-route-url",
+            ReferenceFault::AmountOnlyBinding => "amount-only-binding",
+            ReferenceFault::HandlerBeforeVerify => "handler-before-verify",
+            ReferenceFault::PathBypass => "path-bypass",
+            ReferenceFault::LeakFacilitator => "leak-facilitator",
+            ReferenceFault::PendingChallenge => "pending-challenge",
+            ReferenceFault::MethodBypass => "method-bypass",
         }
     }
 }

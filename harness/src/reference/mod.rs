@@ -57,6 +57,8 @@ pub struct ReferenceConfig {
     pub facilitator_timeout: Duration,
     /// Requests whose headers together exceed this many bytes get 431.
     pub max_header_bytes: usize,
+    /// Requests whose payment header alone exceeds this many bytes get 431.
+    pub max_payment_header_bytes: usize,
     /// A deliberately broken behaviour, for the mutation matrix; `None` is the correct server.
     pub fault: Option<ReferenceFault>,
 }
@@ -78,6 +80,7 @@ impl ReferenceConfig {
             max_timeout_seconds: 60,
             facilitator_timeout: Duration::from_secs(5),
             max_header_bytes: 16 * 1024,
+            max_payment_header_bytes: 8 * 1024,
             fault: None,
         }
     }

@@ -5,10 +5,10 @@
 use super::ReferenceConfig;
 use super::facilitator_client::{FacilitatorClient, FacilitatorError};
 use super::faults::ReferenceFault;
-use super::offers::{PaidRoute, offer_json, payment_required};
+use super::offers::{PaidRoute, offer_json, paid_routes, payment_required};
 use crate::protocol::codec::encode_base64;
 use crate::protocol::facilitator::SettlementResponse;
-use crate::protocol::reasons::{INVALID_PAYLOAD, INVALID_PAYMENT_REQUIREMENTS};
+use crate::protocol::reasons::{INVALID_PAYLOAD, INVALID_PAYMENT_REQUIREMENTS, SETTLEMENT_PENDING};
 use crate::protocol::v1::PaymentPayloadV1;
 use crate::protocol::v2::PaymentPayload;
 use crate::protocol::{DecodeError, Dialect, Mode, decode_header, encode_header, to_wire_json};
@@ -87,11 +87,16 @@ impl Paywall {
         if self.has(ReferenceFault::WrongResourceUrl) {
             return "http://example.invalid/elsewhere".into();
         }
+        let path = if self.has(ReferenceFault::FirstRouteUrl) {
+            paid_routes(&self.config)[0].path
+        } else {
+            route.path
+        };
         let host = headers
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())
             .unwrap_or("127.0.0.1");
-        format!("http://{host}{}", route.path)
+        format!("http://{host}{path}")
     }
 
     /// A challenge (402, or `status`) carrying the requirements and `error`.
@@ -164,7 +169,7 @@ impl Paywall {
         &self,
         route: &PaidRoute,
         request: PaidRequest<'_>,
-        handler: impl FnOnce(&Bytes) -> HandlerOutput,
+        handler: impl Fn(&Bytes) -> HandlerOutput,
     ) -> Response {
         let dialect = self.config.dialect;
         let url = self.resource_url(request.headers, route);
@@ -201,6 +206,12 @@ impl Paywall {
         } else {
             json!(dialect.version())
         };
+        if self.has(ReferenceFault::HandlerBeforeVerify) {
+            let output = handler(request.body);
+            if !output.status.is_success() {
+                return output_response(&output);
+            }
+        }
         let body = json!({
             dialect.version_key(): version,
             "paymentPayload": payload_json,
@@ -223,7 +234,7 @@ impl Paywall {
                 Err(_) if self.has(ReferenceFault::FailOpen) => {
                     return output_response(&handler(request.body));
                 }
-                Err(e) => return facilitator_failure(&e),
+                Err(e) => return self.facilitator_failure(&e),
             }
         }
         let early_settlement = if self.has(ReferenceFault::SettleBeforeHandler) {
@@ -263,6 +274,9 @@ impl Paywall {
                 }
                 self.with_settlement(response, &s)
             }
+            Ok(s) if is_pending(&s) && !self.has(ReferenceFault::PendingChallenge) => {
+                self.with_settlement(pending_response(&s), &s)
+            }
             Ok(s) => {
                 let reason = s
                     .error_reason
@@ -274,7 +288,7 @@ impl Paywall {
                 }
                 self.with_settlement(response, &s)
             }
-            Err(e) => facilitator_failure(&e),
+            Err(e) => self.facilitator_failure(&e),
         }
     }
 
@@ -288,7 +302,7 @@ impl Paywall {
         headers: &HeaderMap,
         url: &str,
         route: &PaidRoute,
-        handler: impl FnOnce(&Bytes) -> HandlerOutput,
+        handler: impl Fn(&Bytes) -> HandlerOutput,
     ) -> Response {
         if self.has(ReferenceFault::No402) {
             return output_response(&handler(&Bytes::from_static(b"{}")));
@@ -345,6 +359,12 @@ impl Paywall {
                 offer = accepted.clone();
             }
         }
+        if self.has(ReferenceFault::AmountOnlyBinding)
+            && let Some(accepted) = payload.get("accepted")
+            && accepted.get("amount") == offer.get("amount")
+        {
+            offer = accepted.clone();
+        }
         offer
     }
 
@@ -370,15 +390,42 @@ impl Paywall {
     }
 }
 
-/// The answer when the facilitator failed: never the resource, never internals.
-fn facilitator_failure(e: &FacilitatorError) -> Response {
-    let status = match e {
-        FacilitatorError::Timeout => StatusCode::GATEWAY_TIMEOUT,
-        _ => StatusCode::BAD_GATEWAY,
-    };
-    tracing::warn!(error = %e, "facilitator call failed");
-    json_response(
-        status,
-        &json!({"error": "facilitator_unavailable", "message": e.to_string()}),
-    )
+/// Whether a settlement is still pending (`settlement_pending`, x402-foundation/x402#3325).
+fn is_pending(s: &SettlementResponse) -> bool {
+    !s.success && s.error_reason.as_deref() == Some(SETTLEMENT_PENDING)
+}
+
+/// The answer while a settlement is pending: nothing served and no fresh challenge (the
+/// payer would pay twice); the receipt names the transaction, and the client may ask
+/// again later.
+fn pending_response(s: &SettlementResponse) -> Response {
+    let mut response = json_response(
+        StatusCode::SERVICE_UNAVAILABLE,
+        &json!({"error": SETTLEMENT_PENDING, "transaction": s.transaction}),
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    response
+}
+
+impl Paywall {
+    /// The answer when the facilitator failed: never the resource, never internals (under
+    /// `leak-facilitator`, the facilitator's URL and what it said).
+    fn facilitator_failure(&self, e: &FacilitatorError) -> Response {
+        let status = match e {
+            FacilitatorError::Timeout => StatusCode::GATEWAY_TIMEOUT,
+            _ => StatusCode::BAD_GATEWAY,
+        };
+        tracing::warn!(error = %e, "facilitator call failed");
+        let message = if self.has(ReferenceFault::LeakFacilitator) {
+            format!("{e:?} from {}", self.config.facilitator_url)
+        } else {
+            e.to_string()
+        };
+        json_response(
+            status,
+            &json!({"error": "facilitator_unavailable", "message": message}),
+        )
+    }
 }

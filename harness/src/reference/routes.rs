@@ -28,10 +28,16 @@ type Shared = State<Arc<App>>;
 /// Builds the router for one reference server.
 pub(super) fn router(config: ReferenceConfig) -> Router {
     let [premium, compute] = paid_routes(&config);
-    let max_header_bytes = if config.fault == Some(ReferenceFault::NoHeaderLimit) {
-        usize::MAX
+    let limits = if config.fault == Some(ReferenceFault::NoHeaderLimit) {
+        HeaderLimits {
+            all: usize::MAX,
+            payment: usize::MAX,
+        }
     } else {
-        config.max_header_bytes
+        HeaderLimits {
+            all: config.max_header_bytes,
+            payment: config.max_payment_header_bytes,
+        }
     };
     let fault = config.fault;
     let app = Arc::new(App {
@@ -59,15 +65,31 @@ pub(super) fn router(config: ReferenceConfig) -> Router {
     } else {
         get(health)
     };
-    let router = Router::new()
+    let premium_route = get(premium_handler).head(premium_handler);
+    let premium_route = if fault == Some(ReferenceFault::MethodBypass) {
+        premium_route.post(|| async { output(self::premium(&Bytes::new())) })
+    } else {
+        premium_route
+    };
+    let mut router = Router::new()
         .route("/health", health_route)
-        .route("/premium", get(premium_handler).head(premium_handler))
+        .route("/premium", premium_route);
+    if fault == Some(ReferenceFault::PathBypass) {
+        // The paywall is matched on exact paths; the router also takes these spellings.
+        for variant in ["/premium/", "/PREMIUM"] {
+            router = router.route(
+                variant,
+                get(|| async { output(self::premium(&Bytes::new())) }),
+            );
+        }
+    }
+    let router = router
         .route("/compute", axum::routing::post(compute_handler))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(app)
         .layer(middleware::from_fn(move |req, next| {
-            limit_headers(max_header_bytes, req, next)
+            limit_headers(limits, req, next)
         }));
     if fault == Some(ReferenceFault::NoCors) {
         router
@@ -76,19 +98,38 @@ pub(super) fn router(config: ReferenceConfig) -> Router {
     }
 }
 
-async fn limit_headers(max: usize, req: Request, next: Next) -> Response {
+/// The request header limits, in bytes.
+#[derive(Debug, Clone, Copy)]
+struct HeaderLimits {
+    /// All headers together.
+    all: usize,
+    /// The payment header alone (`PAYMENT-SIGNATURE`, `X-PAYMENT`).
+    payment: usize,
+}
+
+async fn limit_headers(limits: HeaderLimits, req: Request, next: Next) -> Response {
     let size: usize = req
         .headers()
         .iter()
         .map(|(k, v)| k.as_str().len() + v.len() + 4)
         .sum();
-    if size > max {
-        return json_response(
-            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            &json!({"error": "request_header_fields_too_large", "limit_bytes": max}),
-        );
-    }
-    next.run(req).await
+    let payment = ["payment-signature", "x-payment"]
+        .iter()
+        .filter_map(|name| req.headers().get(*name))
+        .map(|v| v.len())
+        .max()
+        .unwrap_or(0);
+    let limit = if size > limits.all {
+        limits.all
+    } else if payment > limits.payment {
+        limits.payment
+    } else {
+        return next.run(req).await;
+    };
+    json_response(
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        &json!({"error": "request_header_fields_too_large", "limit_bytes": limit}),
+    )
 }
 
 async fn premium_handler(
@@ -117,6 +158,10 @@ async fn compute_handler(
         body: &body,
     };
     app.paywall.handle(&app.compute, request, compute).await
+}
+
+fn output(o: HandlerOutput) -> Response {
+    json_response(o.status, &o.body)
 }
 
 /// The paid data.

@@ -3,6 +3,8 @@
 
 pub mod embedded;
 mod exchange;
+pub(crate) mod http1;
+mod raw;
 mod routes;
 pub mod spawn;
 pub mod tally;
@@ -24,6 +26,10 @@ use std::time::Duration;
 /// bounded by hyper's read buffer (about 400 KiB), so a 1 MiB header is one too.
 pub const MAX_RESPONSE_HEADERS: usize = 100;
 
+/// The default `--hang-window`: long enough for a server whose facilitator calls time out
+/// after 10 to 20 s, short enough that one with none is told apart within a run.
+pub const DEFAULT_HANG_WINDOW: Duration = Duration::from_secs(30);
+
 /// A server under test, tested for one suite.
 #[derive(Debug, Clone)]
 pub struct Target {
@@ -39,6 +45,9 @@ pub struct Target {
     pub failing: Option<RouteSpec>,
     /// How long one request may take, body included.
     pub timeout: Duration,
+    /// How long a request may take while the facilitator or backend hangs on purpose: a
+    /// server with a timeout on its own calls answers within it (`--hang-window`).
+    pub hang_window: Duration,
     /// How much of each body is kept and read.
     pub limits: BodyLimits,
     http: reqwest::Client,
@@ -112,6 +121,7 @@ impl Target {
             free: None,
             failing: None,
             timeout,
+            hang_window: DEFAULT_HANG_WINDOW.max(timeout),
             limits: BodyLimits::DEFAULT,
             http,
             fresh,
@@ -139,6 +149,31 @@ impl Target {
             .await
     }
 
+    /// Like [`Target::send`], bounded by the hang window instead of the timeout: for a
+    /// request made while the server's backend hangs on purpose.
+    pub async fn send_hanging(&self, route: &RouteSpec, payment: Option<&str>) -> Exchange {
+        let bound = self.hang_window.max(self.timeout);
+        self.send_bounded(route, &route.method, payment, &[], bound)
+            .await
+    }
+
+    /// Sends `route`'s request to `path` exactly as written (dot segments and escapes
+    /// untouched), unpaid, on a new connection, recording it.
+    pub async fn send_raw(&self, route: &RouteSpec, path: &str) -> Exchange {
+        let ex = raw::perform_raw(raw::RawRequest {
+            base_url: &self.base_url,
+            method: &route.method,
+            path,
+            headers: vec![("accept".into(), "application/json".into())],
+            body: route.body.as_deref(),
+            timeout: self.timeout,
+            limits: self.limits,
+        })
+        .await;
+        tally::record(&ex);
+        ex
+    }
+
     /// Like [`Target::send`] with another method (HEAD, OPTIONS) on the same path.
     pub async fn send_as(
         &self,
@@ -146,6 +181,18 @@ impl Target {
         method: &Method,
         payment: Option<&str>,
         extra_headers: &[(&str, &str)],
+    ) -> Exchange {
+        self.send_bounded(route, method, payment, extra_headers, self.timeout)
+            .await
+    }
+
+    async fn send_bounded(
+        &self,
+        route: &RouteSpec,
+        method: &Method,
+        payment: Option<&str>,
+        extra_headers: &[(&str, &str)],
+        timeout: Duration,
     ) -> Exchange {
         let mut headers: Vec<(String, String)> = vec![("Accept".into(), "application/json".into())];
         if let Some(p) = payment {
@@ -169,7 +216,7 @@ impl Target {
             url: &url,
             headers: headers.clone(),
             body: body.clone(),
-            timeout: self.timeout,
+            timeout,
             limits: self.limits,
         };
         let ex = exchange::perform(request(&self.http)).await;
@@ -181,7 +228,7 @@ impl Target {
             *method,
             Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE
         );
-        let stale = !ex.answered() && ex.head_status.is_none() && ex.elapsed < self.timeout / 2;
+        let stale = !ex.answered() && ex.head_status.is_none() && ex.elapsed < timeout / 2;
         let ex = if idempotent && stale {
             let mut again = exchange::perform(request(&self.fresh)).await;
             again.retried = true;

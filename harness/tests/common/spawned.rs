@@ -19,7 +19,14 @@ pub fn run_spawned(suite: &str, server: &str, tag: &str, args: &[&str]) -> Outpu
     ));
     let out = Command::new(bin())
         .args(["run", "--suite", suite, "--spawn", server])
-        .args(["--timeout", "3s", "--strict", "--report-dir"])
+        .args([
+            "--timeout",
+            "3s",
+            "--hang-window",
+            "4s",
+            "--strict",
+            "--report-dir",
+        ])
         .arg(&dir)
         .args(args)
         .output()

@@ -3,6 +3,7 @@
 use super::{Spec, add, body, offer, pay, settlements};
 use crate::catalogue::{Check, Ctx, Level, Need, Outcome};
 use crate::protocol::Dialect;
+use crate::protocol::v2::PaymentRequirements;
 use crate::target::Challenge;
 
 pub(super) fn register(d: Dialect, out: &mut Vec<Check>) {
@@ -34,6 +35,86 @@ pub(super) fn register(d: Dialect, out: &mut Vec<Check>) {
         },
         body(|ctx: &Ctx| Box::pin(async move { edited_amount(ctx).await })),
     );
+    // v1 payloads carry no copy of the offer: the server sends its own requirements.
+    if !d.is_v1() {
+        add(
+            out,
+            d,
+            Spec {
+                section: "binding",
+                name: "accepted-fields".into(),
+                title: "every field of accepted is bound to the route's offer".into(),
+                level: Level::Must,
+                requirement: "A payment whose accepted differs from the route's offer in payTo, asset, network, maxTimeoutSeconds or extra (the EIP-712 name and version), though signed for what it says, is refused and never settled: the server checks accepted against its own offer, not only the amount.",
+                source: "x402-specification-v2.md §5.2.2 (accepted), §6.1.2 (3); x402 TS and Python servers (deepEqual of accepted)",
+                needs: &[],
+            },
+            body(|ctx: &Ctx| Box::pin(async move { accepted_fields(ctx).await })),
+        );
+    }
+}
+
+/// One rewrite of the offer a dishonest client signs for, with what it changes.
+type Rewrite = (&'static str, fn(&mut PaymentRequirements));
+
+/// Every rewrite of `accepted` that keeps the amount: the server must notice each.
+const REWRITES: &[Rewrite] = &[
+    ("payTo", |a| {
+        a.pay_to = "0x00000000000000000000000000000000000bad00".into()
+    }),
+    ("asset", |a| {
+        a.asset = "0x0000000000000000000000000000000000000bad".into()
+    }),
+    ("network", |a| {
+        a.network = if a.network == "eip155:43113" {
+            "eip155:84532".into()
+        } else {
+            "eip155:43113".into()
+        }
+    }),
+    ("maxTimeoutSeconds", |a| {
+        a.max_timeout_seconds = a.max_timeout_seconds.saturating_mul(100).max(86_400)
+    }),
+    ("extra (EIP-712 name and version)", |a| {
+        a.extra = Some(serde_json::json!({"name": "Paycheck Fake USD", "version": "9"}))
+    }),
+];
+
+async fn accepted_fields(ctx: &Ctx) -> Outcome {
+    let route = &ctx.target.paid[0];
+    let (challenge, _) = match offer(ctx, route).await {
+        Ok(v) => v,
+        Err(o) => return o,
+    };
+    let Challenge::V2(required) = &challenge else {
+        return Outcome::not_exercised("not an x402 v2 offer");
+    };
+    if required.accepts.is_empty() {
+        return Outcome::not_exercised("the offer lists no accepts");
+    }
+    let mut refused = Vec::new();
+    for (field, rewrite) in REWRITES {
+        let mut edited = required.clone();
+        rewrite(&mut edited.accepts[0]);
+        let payment = match pay(ctx, &Challenge::V2(edited), None) {
+            Ok(p) => p,
+            Err(o) => return o,
+        };
+        let ex = ctx.target.send(route, Some(&payment.value), &[]).await;
+        let settled = settlements(ctx, &payment.nonce).unwrap_or(0);
+        if ex.is_success() || settled > 0 {
+            return Outcome::fail(
+                format!("a payment whose accepted has another {field} refused"),
+                format!("{}, settled {settled} time(s)", ex.describe()),
+            )
+            .with(&ex);
+        }
+        refused.push(*field);
+    }
+    Outcome::pass(format!(
+        "refused with each of {} rewritten",
+        refused.join(", ")
+    ))
 }
 
 async fn cheaper_route(ctx: &Ctx) -> Outcome {

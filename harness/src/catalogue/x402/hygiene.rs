@@ -32,14 +32,28 @@ pub(super) fn register(d: Dialect, out: &mut Vec<Check>) {
         d,
         Spec {
             section: "http/hygiene",
-            name: "header-limit".into(),
-            title: "oversized request headers are refused".into(),
-            level: Level::BestPractice,
-            requirement: "A request whose headers exceed a sane limit (here 32 KiB) is refused with a 4xx such as 431, not processed.",
-            source: "operations practice (RFC 6585 §5)",
+            name: "payment-header-limit".into(),
+            title: "an oversized payment header is refused".into(),
+            level: Level::Should,
+            requirement: "A valid payment padded to about 40 KB (JSON whitespace) is refused with a 4xx such as 431 or at the connection, not decoded and served: the payment header has a size limit of its own (8 KiB is common) or falls under the server's header limit (Node and uvicorn: 16 KiB).",
+            source: "operations practice (RFC 6585 §5; a bounded decode of the payment header)",
             needs: &[],
         },
-        body(header_limit),
+        body(payment_header_limit),
+    );
+    add(
+        out,
+        d,
+        Spec {
+            section: "http/hygiene",
+            name: "no-facilitator-internals".into(),
+            title: "facilitator internals never reach the client".into(),
+            level: Level::Should,
+            requirement: "When a facilitator call fails, the client's answer names neither the facilitator's URL nor what it answered (its error bodies, an HTML error page, garbage); the settlement response in the payment response header is the only facilitator answer a client sees.",
+            source: "operations practice (OWASP: no internal details in errors); landscape.md §3",
+            needs: &[Need::Facilitator],
+        },
+        body(no_facilitator_internals),
     );
     let s = |name: &str, title: &str, level, requirement, source, needs| {
         Spec::new(
@@ -277,24 +291,35 @@ fn fast_402(ctx: &Ctx) -> crate::catalogue::CheckFuture<'_> {
     })
 }
 
-fn header_limit(ctx: &Ctx) -> crate::catalogue::CheckFuture<'_> {
+/// How large the padded payment of `payment-header-limit` is.
+const PADDED_PAYMENT_BYTES: usize = 40 * 1024;
+
+/// A payment header's JSON with `bytes` of whitespace after its opening brace, re-encoded.
+fn padded(header: &str, bytes: usize) -> Option<String> {
+    use base64::Engine as _;
+    let json = base64::engine::general_purpose::STANDARD
+        .decode(header.trim())
+        .ok()?;
+    let brace = json.iter().position(|b| *b == b'{')?;
+    let mut out = Vec::with_capacity(json.len() + bytes);
+    out.extend_from_slice(&json[..=brace]);
+    out.resize(out.len() + bytes, b' ');
+    out.extend_from_slice(&json[brace + 1..]);
+    Some(encode_base64(&out))
+}
+
+fn payment_header_limit(ctx: &Ctx) -> crate::catalogue::CheckFuture<'_> {
     Box::pin(async move {
-        // A refusal means something only from a server that answers a plain request.
-        let plain = ctx.target.send(paid(ctx), None, &[]).await;
-        if !plain.answered() {
-            return Outcome::not_exercised(format!(
-                "a plain request got {}, so a refusal would prove nothing",
-                plain.describe()
-            ))
-            .with(&plain);
-        }
-        let padding = "x".repeat(32 * 1024);
-        let ex = tolerating_no_answer(ctx.target.send(
-            paid(ctx),
-            None,
-            &[("X-Padding", padding.as_str())],
-        ))
-        .await;
+        let (_, payment) = match valid_payment(ctx).await {
+            Ok(v) => v,
+            Err(o) => return o,
+        };
+        let Some(value) = padded(&payment.value, PADDED_PAYMENT_BYTES) else {
+            return Outcome::not_exercised("paycheck's payment header is not base64 of JSON");
+        };
+        let ex = tolerating_no_answer(ctx.target.send(paid(ctx), Some(&value), &[])).await;
+        let settled = settlements(ctx, &payment.nonce).unwrap_or(0);
+        let kb = value.len() / 1024;
         // What the server said is its status line, whole answer or not.
         let said = if ex.answered() {
             Some(ex.status)
@@ -302,20 +327,82 @@ fn header_limit(ctx: &Ctx) -> crate::catalogue::CheckFuture<'_> {
             ex.head_status
         };
         match (&ex.error, said) {
+            _ if settled > 0 => Outcome::fail(
+                format!("the {kb} KiB payment header refused"),
+                format!("settled {settled} time(s); answered {}", ex.describe()),
+            )
+            .with(&ex),
             (Some(e), None) if ex.timed_out => Outcome::fail(
                 "a 4xx refusal such as 431, or a closed connection",
                 format!("no answer at all ({e})"),
             )
             .with(&ex),
-            (Some(e), None) => Outcome::pass(format!("refused at the connection ({e})")),
-            (_, Some(status @ 400..=499)) if status != 402 => {
-                Outcome::pass(format!("HTTP {status}"))
+            (Some(e), None) => Outcome::pass(format!(
+                "the {kb} KiB header was refused at the connection ({e})"
+            )),
+            (_, Some(status @ 400..=499)) => {
+                Outcome::pass(format!("the {kb} KiB header got HTTP {status}"))
             }
             _ => Outcome::fail(
-                "a 4xx refusal such as 431",
-                format!("{}: the request was processed", ex.describe()),
+                format!("the {kb} KiB payment header refused with a 4xx"),
+                format!("{}: it was decoded and processed", ex.describe()),
             )
             .with(&ex),
         }
+    })
+}
+
+/// The facilitator faults under which `no-facilitator-internals` reads the answers.
+const INTERNALS_FAULTS: [&str; 4] = [
+    "verify=status:500",
+    "settle=status:503",
+    "settle=html502",
+    "settle=non-json",
+];
+
+/// What the mock facilitator answers under [`INTERNALS_FAULTS`] that no client should see.
+const FACILITATOR_BODIES: [&str; 3] = [
+    "injected status",
+    "<h1>502 Bad Gateway</h1>",
+    "this is not JSON",
+];
+
+fn no_facilitator_internals(ctx: &Ctx) -> crate::catalogue::CheckFuture<'_> {
+    Box::pin(async move {
+        let facilitator = super::facilitator(ctx);
+        let url = facilitator.url();
+        let authority = url.trim_start_matches("http://").to_string();
+        let receipt = ctx.target.dialect().response_header().to_lowercase();
+        for rule in INTERNALS_FAULTS {
+            let (_, payment) = match valid_payment(ctx).await {
+                Ok(v) => v,
+                Err(o) => return o,
+            };
+            let ex = {
+                let _faults = super::Faults::set(facilitator, &[rule]);
+                ctx.target.send(paid(ctx), Some(&payment.value), &[]).await
+            };
+            let headers = ex
+                .response_headers
+                .iter()
+                .filter(|(k, _)| *k != receipt)
+                .map(|(k, v)| format!("{k}: {v}"));
+            let seen: Vec<String> = std::iter::once(ex.body.clone()).chain(headers).collect();
+            let markers = std::iter::once(authority.as_str()).chain(FACILITATOR_BODIES);
+            if let Some(marker) = markers
+                .into_iter()
+                .find(|m| seen.iter().any(|t| t.contains(m)))
+            {
+                return Outcome::fail(
+                    format!("an answer without facilitator internals under {rule}"),
+                    format!("the answer contains '{marker}' ({})", ex.describe()),
+                )
+                .with(&ex);
+            }
+        }
+        Outcome::pass(format!(
+            "no facilitator URL or answer in {} error answers",
+            INTERNALS_FAULTS.len()
+        ))
     })
 }

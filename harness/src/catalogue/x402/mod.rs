@@ -1,6 +1,7 @@
 //! The x402 checks (v2, v1 and t402), one file per section, and the helpers they share.
 
 mod binding;
+mod bypass;
 mod hygiene;
 mod payment;
 mod rejection;
@@ -23,6 +24,7 @@ pub(super) fn all(dialect: Dialect) -> Vec<Check> {
     payment::register(dialect, &mut out);
     rejection::register(dialect, &mut out);
     binding::register(dialect, &mut out);
+    bypass::register(dialect, &mut out);
     replay::register(dialect, &mut out);
     resilience::register(dialect, &mut out);
     hygiene::register(dialect, &mut out);

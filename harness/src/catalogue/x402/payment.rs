@@ -70,11 +70,24 @@ pub(super) fn register(d: Dialect, out: &mut Vec<Check>) {
         out,
         d,
         s(
+            "verify-before-work",
+            "an invalid payment never reaches the handler",
+            Level::Must,
+            "The server verifies a payment before it runs the protected handler: an invalid payment on a request whose handler fails gets a 402, not the handler's error, and is never settled.",
+            "x402-specification-v2.md §2 (steps 4-6: verify, then do the work); extra.paymentFlow authorization (x402-foundation/x402#3053)",
+            &[Need::FailingRoute],
+        ),
+        body(verify_before_work),
+    );
+    add(
+        out,
+        d,
+        s(
             "no-settle-on-handler-failure",
-            "a failing handler's payment is not settled",
-            Level::Should,
-            "When the protected handler fails, the payment is not settled and the client is not charged.",
-            "x402 reference middleware (TS express: settle only after a successful handler); DESIGN.md",
+            "charged only when served: a failing handler's payment is not settled",
+            Level::Must,
+            "When the protected handler fails, the payment is not settled and the client is not charged: a payer is charged only for an answer that served the resource (unless the offer declares the upfront flow).",
+            "extra.paymentFlow authorization (x402-foundation/x402#3053); x402 reference middleware (TS express settles only after a successful handler)",
             &[Need::Facilitator, Need::FailingRoute],
         ),
         body(no_settle_on_failure),
@@ -256,6 +269,65 @@ fn no_settle_on_failure(ctx: &Ctx) -> CheckFuture<'_> {
             .with(&ex),
             None => Outcome::unsupported("needs the facilitator journal"),
         }
+    })
+}
+
+fn verify_before_work(ctx: &Ctx) -> CheckFuture<'_> {
+    Box::pin(async move {
+        let route = ctx
+            .target
+            .failing
+            .as_ref()
+            .expect("the runner checks needs");
+        let (challenge, _) = match offer(ctx, route).await {
+            Ok(v) => v,
+            Err(o) => return o,
+        };
+        let valid = match pay(ctx, &challenge, None) {
+            Ok(p) => p,
+            Err(o) => return o,
+        };
+        // What the handler answers when it runs: its error, for a valid payment.
+        let handler = ctx.target.send(route, Some(&valid.value), &[]).await;
+        if handler.is_success() || !handler.answered() || handler.status == 402 {
+            return Outcome::not_exercised(format!(
+                "{route} with a valid payment did not fail in its handler ({}); name a request whose handler fails",
+                handler.describe()
+            ))
+            .with(&handler);
+        }
+        let invalid = match pay(ctx, &challenge, Some(&WrongPayment::BadSignature)) {
+            Ok(p) => p,
+            Err(o) => return o,
+        };
+        let ex = ctx.target.send(route, Some(&invalid.value), &[]).await;
+        let settled = settlements(ctx, &invalid.nonce).unwrap_or(0);
+        if settled > 0 {
+            return Outcome::fail(
+                "no settlement of a payment with a bad signature",
+                format!("{settled} settlement(s); answered {}", ex.describe()),
+            )
+            .with(&ex);
+        }
+        if ex.status == 402 {
+            return Outcome::pass(format!(
+                "the bad signature got 402; the handler answers {}",
+                handler.describe()
+            ));
+        }
+        let ran = ex.status == handler.status && ex.body == handler.body;
+        Outcome::fail(
+            "a 402 for a payment with a bad signature",
+            if ran {
+                format!(
+                    "{}: the handler's own error, so it ran before the payment was verified",
+                    ex.describe()
+                )
+            } else {
+                ex.describe()
+            },
+        )
+        .with(&ex)
     })
 }
 

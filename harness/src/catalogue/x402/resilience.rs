@@ -47,7 +47,7 @@ pub(super) fn register(d: Dialect, out: &mut Vec<Check>) {
         name: "bounded-answer".into(),
         title: "the server answers when the facilitator hangs".into(),
         level: Level::BestPractice,
-        requirement: "When /verify never answers, the server gives up on it and answers the client within the run's --timeout (default 10 s), so clients are not left hanging.",
+        requirement: "When /verify never answers, the server gives up on it and answers the client within the hang window (--hang-window, default 30 s), so clients are not left hanging.",
         source: "operations practice (a timeout on facilitator calls)",
         needs: &[Need::Facilitator],
     };
@@ -75,6 +75,21 @@ pub(super) fn register(d: Dialect, out: &mut Vec<Check>) {
         d,
         spec,
         body(|ctx: &Ctx| Box::pin(async move { failure_receipt(ctx).await })),
+    );
+    let spec = Spec {
+        section: "resilience",
+        name: "pending-no-challenge".into(),
+        title: "a pending settlement gets no fresh 402 challenge".into(),
+        level: Level::Should,
+        requirement: "While /settle says the settlement is pending (settlement_pending, with its transaction), the server serves nothing and does not answer 402, a fresh challenge which a client would pay a second time.",
+        source: "x402-foundation/x402#3325 (open: settlement status vocabulary); aws-samples/sample-agentcore-cloudfront-x402-payments#40 (landscape.md §3)",
+        needs: &[Need::Facilitator],
+    };
+    add(
+        out,
+        d,
+        spec,
+        body(|ctx: &Ctx| Box::pin(async move { pending_no_challenge(ctx).await })),
     );
     for (name, rule, what) in FAULTS {
         let spec = Spec {
@@ -151,6 +166,51 @@ async fn not_served_under(ctx: &Ctx, rule: &'static str) -> Outcome {
     Outcome::pass(format!("withheld with {}", ex.describe()))
 }
 
+async fn pending_no_challenge(ctx: &Ctx) -> Outcome {
+    let (_, ex) = {
+        let _faults = Faults::set(facilitator(ctx), &["settle=pending"]);
+        match pay_first_route(ctx).await {
+            Ok(v) => v,
+            Err(o) => return o,
+        }
+    };
+    if ex.is_success() {
+        return Outcome::not_exercised(
+            "the payment was served while its settlement was pending (see resilience/settle-pending)",
+        )
+        .with(&ex);
+    }
+    if ex.status == 402 {
+        // 402 tells the client to pay: with or without requirements attached, a client
+        // (or its retry logic) pays again for a payment already on its way to the chain.
+        let with = if ctx.target.read_challenge(&ex, Mode::Lenient).is_ok() {
+            "a 402 with fresh payment requirements"
+        } else {
+            "a 402 (payment required), though without requirements"
+        };
+        return Outcome::fail(
+            "no 402 while the settlement is pending (a 5xx or 202 naming the transaction)",
+            format!("{with}: a client would pay again for the same request"),
+        )
+        .with(&ex);
+    }
+    let names_transaction = ex
+        .header(ctx.target.dialect().response_header())
+        .and_then(|h| {
+            decode_header::<SettlementResponse>(ctx.target.dialect(), Mode::Lenient, h).ok()
+        })
+        .is_some_and(|r| !r.value.transaction.is_empty());
+    Outcome::pass(format!(
+        "{} without a challenge{}",
+        ex.describe(),
+        if names_transaction {
+            ", the receipt naming the transaction"
+        } else {
+            ""
+        }
+    ))
+}
+
 async fn failure_receipt(ctx: &Ctx) -> Outcome {
     let (_, ex) = {
         let _faults = Faults::set(facilitator(ctx), &["settle=settle-failure"]);
@@ -192,22 +252,27 @@ async fn failure_receipt(ctx: &Ctx) -> Outcome {
 }
 
 async fn bounded_answer(ctx: &Ctx) -> Outcome {
-    let (_, ex) = {
-        let _faults = Faults::set(facilitator(ctx), &["verify=hang"]);
-        match pay_first_route(ctx).await {
-            Ok(v) => v,
-            Err(o) => return o,
-        }
+    let (_, payment) = match valid_payment(ctx).await {
+        Ok(v) => v,
+        Err(o) => return o,
     };
+    let ex = {
+        let _faults = Faults::set(facilitator(ctx), &["verify=hang"]);
+        ctx.target
+            .send_hanging(paid(ctx), Some(&payment.value))
+            .await
+    };
+    let took = ex.elapsed.as_millis();
     match &ex.error {
-        None => Outcome::pass(format!(
-            "{} after {} ms",
-            ex.describe(),
-            ex.elapsed.as_millis()
-        )),
+        None => Outcome::pass(format!("{} after {took} ms", ex.describe())),
         Some(e) => Outcome::fail(
-            "an answer within the run's --timeout",
-            format!("no answer ({e}); give facilitator calls a timeout, or raise --timeout"),
+            format!(
+                "an answer within the hang window ({} s)",
+                ctx.target.hang_window.as_secs()
+            ),
+            format!(
+                "no answer after {took} ms ({e}); give facilitator calls a timeout, or raise --hang-window"
+            ),
         )
         .with(&ex),
     }

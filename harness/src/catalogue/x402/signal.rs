@@ -112,7 +112,7 @@ pub(super) fn register(d: Dialect, out: &mut Vec<Check>) {
             "resource-url",
             "the offer names the resource that was asked for",
             Level::Should,
-            "The resource URL in the requirements is the URL the client requested.",
+            "The resource URL in the requirements is the URL the client requested, on every paid route.",
             if d.is_v1() {
                 "x402-specification-v1.md §5.1.2 (resource)"
             } else {
@@ -204,36 +204,42 @@ fn error_reason(ctx: &Ctx) -> crate::catalogue::CheckFuture<'_> {
 
 fn resource_url(ctx: &Ctx) -> crate::catalogue::CheckFuture<'_> {
     Box::pin(async move {
-        let route = paid(ctx);
-        let (c, ex) = match offer(ctx, route).await {
-            Err(o) => return o,
-            Ok(v) => v,
-        };
-        let url = match &c {
-            crate::target::Challenge::V2(r) => r.resource.url.clone(),
-            crate::target::Challenge::V1(r) => r
-                .accepts
-                .first()
-                .map(|a| a.resource.clone())
-                .unwrap_or_default(),
-            crate::target::Challenge::L402(_) => String::new(),
-        };
-        let path = url
-            .split("://")
-            .nth(1)
-            .and_then(|rest| rest.find('/').map(|i| &rest[i..]))
-            .unwrap_or("");
-        let path = path.split('?').next().unwrap_or("");
-        if path == route.path {
-            Outcome::pass(format!("resource {url}"))
-        } else {
-            Outcome::fail(
-                format!("a resource URL whose path is {}", route.path),
-                format!("'{url}'"),
-            )
-            .with(&ex)
+        let mut named = Vec::new();
+        for route in &ctx.target.paid {
+            let (c, ex) = match offer(ctx, route).await {
+                Err(o) => return o,
+                Ok(v) => v,
+            };
+            let url = match &c {
+                crate::target::Challenge::V2(r) => r.resource.url.clone(),
+                crate::target::Challenge::V1(r) => r
+                    .accepts
+                    .first()
+                    .map(|a| a.resource.clone())
+                    .unwrap_or_default(),
+                crate::target::Challenge::L402(_) => String::new(),
+            };
+            if url_path(&url) != route.path {
+                return Outcome::fail(
+                    format!("{route}: a resource URL whose path is {}", route.path),
+                    format!("'{url}'"),
+                )
+                .with(&ex);
+            }
+            named.push(url);
         }
+        Outcome::pass(format!("resource {}", named.join(", ")))
     })
+}
+
+/// The path of an absolute URL, without its query (empty when there is none).
+fn url_path(url: &str) -> &str {
+    let path = url
+        .split("://")
+        .nth(1)
+        .and_then(|rest| rest.find('/').map(|i| &rest[i..]))
+        .unwrap_or("");
+    path.split('?').next().unwrap_or("")
 }
 
 /// Proxies commonly cap a header at 8 KiB.

@@ -1,4 +1,5 @@
-//! A lean HTTP/1.1 client connection for the load executors: one request at a time on one
+//! A lean HTTP/1.1 client connection, for the load executors and for requests whose path
+//! must reach the server byte for byte (dot segments, encoded separators): one request at a time on one
 //! TCP connection, responses parsed with `httparse`, bodies framed by Content-Length,
 //! chunked transfer coding or the end of the connection (RFC 9112 §6).
 //!
