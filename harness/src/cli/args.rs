@@ -353,6 +353,10 @@ pub struct ListArgs {
     /// Only these suites (repeatable).
     #[arg(long = "suite", value_name = "SUITE")]
     pub suites: Vec<Suite>,
+    /// Under each check, the source of its requirement (`paycheck explain ID` shows the
+    /// requirement itself).
+    #[arg(long)]
+    pub sources: bool,
 }
 
 /// Flags of `paycheck explain`.

@@ -14,6 +14,9 @@ pub(super) fn list(args: ListArgs) -> Exit {
     for d in suites {
         for c in catalogue(d) {
             println!("{:<58} {:<13} {}", c.id, c.level.to_string(), c.title);
+            if args.sources {
+                println!("{:<58} {:<13} source: {}", "", "", c.source);
+            }
         }
     }
     Exit::Ok
