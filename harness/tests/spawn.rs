@@ -22,6 +22,8 @@ fn run_spawned(fault: Option<ReferenceFault>, extra: &[String]) -> Output {
         "GET /health",
         "--failing",
         r#"POST /compute {"fail":true}"#,
+        "--queued",
+        r#"POST /compute {"queue":true}"#,
     ]);
     args.extend(extra.iter().map(String::as_str));
     let tag = fault.map_or("correct", ReferenceFault::name);

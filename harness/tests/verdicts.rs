@@ -89,6 +89,7 @@ async fn a_t402_v1_server_is_told_from_its_answer_and_graded() {
         t.paid = ctx.target.paid.clone();
         t.free = ctx.target.free.clone();
         t.failing = ctx.target.failing.clone();
+        t.queued = ctx.target.queued.clone();
         t
     };
     ctx.target.preflight().await.unwrap();

@@ -59,6 +59,8 @@ pub enum Need {
     FreeRoute,
     /// A paid request whose handler fails was named (`--failing`).
     FailingRoute,
+    /// A paid request whose handler answers 201 or 202 was named (`--queued`).
+    QueuedRoute,
     /// Two paid routes with different prices were named.
     TwoPrices,
     /// The server uses paycheck's mock Lightning backend (so paycheck can pay its invoices).
@@ -75,6 +77,9 @@ impl Need {
             Need::FreeRoute => "needs a free route: pass --free 'GET /health'",
             Need::FailingRoute => {
                 "needs a paid request whose handler fails: pass --failing 'POST /compute {\"fail\":true}'"
+            }
+            Need::QueuedRoute => {
+                "needs a paid request whose handler answers 201 or 202: pass --queued 'POST /jobs {}'"
             }
             Need::TwoPrices => "needs two paid routes with different prices: pass --paid twice",
             Need::Lightning => {

@@ -74,6 +74,7 @@ pub fn missing_need(ctx: &Ctx, needs: &[Need]) -> Option<Need> {
         Need::Facilitator => ctx.facilitator.is_none(),
         Need::FreeRoute => ctx.target.free.is_none(),
         Need::FailingRoute => ctx.target.failing.is_none(),
+        Need::QueuedRoute => ctx.target.queued.is_none(),
         Need::TwoPrices => ctx.target.paid.len() < 2,
         Need::Lightning => ctx.lightning.is_none(),
     })

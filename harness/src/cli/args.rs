@@ -82,6 +82,10 @@ pub struct RunArgs {
     /// A paid request whose handler fails, 'METHOD PATH [JSON BODY]'.
     #[arg(long, value_name = "ROUTE")]
     pub failing: Option<RouteSpec>,
+    /// A paid request whose handler answers 201 Created or 202 Accepted, 'METHOD PATH [JSON
+    /// BODY]' (payment/handler-status-kept).
+    #[arg(long, value_name = "ROUTE")]
+    pub queued: Option<RouteSpec>,
     #[command(flatten)]
     pub mocks: MockPorts,
     /// Bound on every request of a check.
@@ -262,6 +266,10 @@ pub struct ServeReferenceArgs {
     /// x402: a payment header longer than this many bytes gets 431.
     #[arg(long, value_name = "BYTES", default_value_t = 8 * 1024)]
     pub max_payment_header: usize,
+    /// x402: declare and follow the upfront payment flow (extra.paymentFlow = "upfront":
+    /// settle, then run the handler, no /verify) instead of the authorization flow.
+    #[arg(long)]
+    pub upfront: bool,
     /// L402: how long a call to the Lightning backend may take before the request fails
     /// with 503.
     #[arg(long, value_name = "DUR", default_value = "5s", value_parser = parse_duration)]

@@ -182,6 +182,7 @@ impl Plan<'_> {
         target.paid = self.args.paid.clone();
         target.free = self.args.free.clone();
         target.failing = self.args.failing.clone();
+        target.queued = self.args.queued.clone();
         target
     }
 }

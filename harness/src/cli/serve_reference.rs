@@ -101,6 +101,7 @@ async fn start_x402(
     config.fault = fault;
     config.facilitator_timeout = args.facilitator_timeout;
     config.max_payment_header_bytes = args.max_payment_header;
+    config.upfront = args.upfront;
     let server = ReferenceServer::start(config)
         .await
         .map_err(|e| cannot_listen(args, e))?;

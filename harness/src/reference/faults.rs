@@ -94,11 +94,13 @@ pub enum ReferenceFault {
     /// `POST /premium` reaches the premium handler without the paywall (a middleware keyed
     /// on `GET /premium` in front of a router that takes any method).
     MethodBypass,
+    /// A paid answer's status is rewritten to 200 (a handler's 201 or 202 is lost).
+    RewriteStatus,
 }
 
 impl ReferenceFault {
     /// Every faulty build.
-    pub const ALL: [ReferenceFault; 37] = [
+    pub const ALL: [ReferenceFault; 38] = [
         ReferenceFault::No402,
         ReferenceFault::NoRequirements,
         ReferenceFault::DecimalAmount,
@@ -136,6 +138,7 @@ impl ReferenceFault {
         ReferenceFault::LeakFacilitator,
         ReferenceFault::PendingChallenge,
         ReferenceFault::MethodBypass,
+        ReferenceFault::RewriteStatus,
     ];
 
     /// The checks (`SECTION/NAME`, in every suite that has them) written to catch this
@@ -199,6 +202,7 @@ impl ReferenceFault {
             LeakFacilitator => &["http/hygiene/no-facilitator-internals"],
             PendingChallenge => &["resilience/pending-no-challenge"],
             MethodBypass => &["bypass/other-methods"],
+            RewriteStatus => &["payment/handler-status-kept"],
         }
     }
 
@@ -242,6 +246,7 @@ impl ReferenceFault {
             ReferenceFault::LeakFacilitator => "leak-facilitator",
             ReferenceFault::PendingChallenge => "pending-challenge",
             ReferenceFault::MethodBypass => "method-bypass",
+            ReferenceFault::RewriteStatus => "rewrite-status",
         }
     }
 }

@@ -59,6 +59,9 @@ pub struct ReferenceConfig {
     pub max_header_bytes: usize,
     /// Requests whose payment header alone exceeds this many bytes get 431.
     pub max_payment_header_bytes: usize,
+    /// Declares and follows the `upfront` payment flow (settle, then run the handler, no
+    /// `/verify`) instead of the default `authorization` flow (verify, handler, settle).
+    pub upfront: bool,
     /// A deliberately broken behaviour, for the mutation matrix; `None` is the correct server.
     pub fault: Option<ReferenceFault>,
 }
@@ -81,6 +84,7 @@ impl ReferenceConfig {
             facilitator_timeout: Duration::from_secs(5),
             max_header_bytes: 16 * 1024,
             max_payment_header_bytes: 8 * 1024,
+            upfront: false,
             fault: None,
         }
     }

@@ -59,7 +59,11 @@ fn amount(config: &ReferenceConfig, route: &PaidRoute) -> String {
 }
 
 fn extra(config: &ReferenceConfig) -> Value {
-    json!({"name": config.token_name, "version": config.token_version})
+    let mut extra = json!({"name": config.token_name, "version": config.token_version});
+    if config.upfront {
+        extra["paymentFlow"] = json!("upfront");
+    }
+    extra
 }
 
 /// The v2 (and t402) offer for a route.

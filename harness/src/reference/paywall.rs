@@ -217,6 +217,11 @@ impl Paywall {
             "paymentPayload": payload_json,
             "paymentRequirements": offer,
         });
+        if self.config.upfront {
+            return self
+                .upfront(route, &url, &body, &request, handler, payment)
+                .await;
+        }
         if !self.has(ReferenceFault::SkipVerify) {
             match self.facilitator.verify(dialect, &body).await {
                 Ok(v) if v.is_valid => {}
@@ -262,18 +267,54 @@ impl Paywall {
             None => self.facilitator.settle(dialect, &body).await,
         };
         match settlement {
-            Ok(s) if s.success => {
-                if self.has(ReferenceFault::ReplayCache) {
-                    self.lock_served().insert(payment.to_string());
-                }
-                let mut response = output_response(&output);
-                if !self.has(ReferenceFault::PublicCache) {
-                    response
-                        .headers_mut()
-                        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-                }
-                self.with_settlement(response, &s)
-            }
+            Ok(s) if s.success => self.served(&output, &s, payment),
+            other => self.not_settled(other, &url, route),
+        }
+    }
+
+    /// The `upfront` flow: settle first, then run the handler; what the handler answers
+    /// (a failure included) is served with the receipt, as the offer declared.
+    async fn upfront(
+        &self,
+        route: &PaidRoute,
+        url: &str,
+        body: &Value,
+        request: &PaidRequest<'_>,
+        handler: impl Fn(&Bytes) -> HandlerOutput,
+        payment: &str,
+    ) -> Response {
+        match self.facilitator.settle(self.config.dialect, body).await {
+            Ok(s) if s.success => self.served(&handler(request.body), &s, payment),
+            Err(_) if self.has(ReferenceFault::FailOpen) => output_response(&handler(request.body)),
+            other => self.not_settled(other, url, route),
+        }
+    }
+
+    /// A settled request's answer: the handler's, not publicly cacheable, with the receipt.
+    fn served(&self, output: &HandlerOutput, s: &SettlementResponse, payment: &str) -> Response {
+        if self.has(ReferenceFault::ReplayCache) {
+            self.lock_served().insert(payment.to_string());
+        }
+        let mut response = output_response(output);
+        if self.has(ReferenceFault::RewriteStatus) {
+            *response.status_mut() = StatusCode::OK;
+        }
+        if !self.has(ReferenceFault::PublicCache) {
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
+        self.with_settlement(response, s)
+    }
+
+    /// The answer when a settlement did not succeed: pending, refused or failed.
+    fn not_settled(
+        &self,
+        settlement: Result<SettlementResponse, FacilitatorError>,
+        url: &str,
+        route: &PaidRoute,
+    ) -> Response {
+        match settlement {
             Ok(s) if is_pending(&s) && !self.has(ReferenceFault::PendingChallenge) => {
                 self.with_settlement(pending_response(&s), &s)
             }
@@ -282,7 +323,7 @@ impl Paywall {
                     .error_reason
                     .clone()
                     .unwrap_or_else(|| "settlement_failed".into());
-                let response = self.refusal(&url, route, &reason);
+                let response = self.refusal(url, route, &reason);
                 if self.has(ReferenceFault::NoFailureReceipt) {
                     return response;
                 }

@@ -172,7 +172,8 @@ fn premium(_: &Bytes) -> HandlerOutput {
     }
 }
 
-/// The paid computation: echoes the input's size; fails on `{"fail":true}` or bad JSON.
+/// The paid computation: echoes the input's size; fails on `{"fail":true}` or bad JSON;
+/// `{"queue":true}` queues it (202 Accepted).
 fn compute(body: &Bytes) -> HandlerOutput {
     let input: Value = match serde_json::from_slice(body) {
         Ok(v) => v,
@@ -187,6 +188,12 @@ fn compute(body: &Bytes) -> HandlerOutput {
         return HandlerOutput {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             body: json!({"error": "computation_failed", "message": "the computation failed; you were not charged"}),
+        };
+    }
+    if input.get("queue") == Some(&Value::Bool(true)) {
+        return HandlerOutput {
+            status: StatusCode::ACCEPTED,
+            body: json!({"result": "queued", "input_bytes": body.len()}),
         };
     }
     HandlerOutput {

@@ -133,7 +133,22 @@ async fn run_step(step: &Step, ctx: &Ctx, done: &HashMap<String, Done>) -> (Opti
         futures::future::join_all((0..copies).map(|_| ctx.target.send(&spec, value, &headers)))
             .await;
     let calls = ctx.facilitator.as_ref().map(|f| f.journal().since(mark));
-    let failure = judge(ctx, name, &step.expect, &exchanges, calls.as_deref());
+    let upfront = step
+        .request
+        .pay
+        .as_ref()
+        .and_then(|p| p.offer.as_ref())
+        .and_then(|o| done.get(o.get_ref()))
+        .and_then(|d| d.challenge.as_ref())
+        .is_some_and(Challenge::is_upfront);
+    let failure = judge(
+        ctx,
+        name,
+        &step.expect,
+        &exchanges,
+        calls.as_deref(),
+        upfront,
+    );
     let first = &exchanges[0];
     let left = Done {
         challenge: ctx.target.read_challenge(first, Mode::Lenient).ok(),
@@ -158,6 +173,7 @@ fn judge(
     e: &Expect,
     exchanges: &[Exchange],
     calls: Option<&[JournalEntry]>,
+    upfront: bool,
 ) -> Option<Outcome> {
     let first = &exchanges[0];
     if let Some(most) = e.successes_at_most {
@@ -285,8 +301,15 @@ fn judge(
             .filter(|c| matches!(c.verdict, Verdict::Settled { .. }))
             .count();
         let order: Vec<&str> = calls.iter().map(|c| c.endpoint.name()).collect();
+        let order_is = |want: &Option<Vec<String>>| {
+            want.as_ref()
+                .is_some_and(|w| order == w.iter().map(String::as_str).collect::<Vec<_>>())
+        };
+        // An upfront offer is held to its own order, and needs no /verify.
+        let own_order = upfront && order_is(&f.upfront_order);
         if let Some(n) = f.verify
             && verify != n
+            && !own_order
         {
             return fail(
                 step,
@@ -306,14 +329,14 @@ fn judge(
             );
         }
         if let Some(want) = &f.order
-            && order != want.iter().map(String::as_str).collect::<Vec<_>>()
+            && !order_is(&f.order)
+            && !own_order
         {
-            return fail(
-                step,
-                format!("facilitator calls {want:?}"),
-                format!("{order:?}"),
-                first,
-            );
+            let expected = match (&f.upfront_order, upfront) {
+                (Some(up), true) => format!("facilitator calls {want:?} or, upfront, {up:?}"),
+                _ => format!("facilitator calls {want:?}"),
+            };
+            return fail(step, expected, format!("{order:?}"), first);
         }
     }
     None

@@ -228,10 +228,13 @@ fn validate_steps(
                 ),
             ));
         }
-        if let Some(order) = e.facilitator.as_ref().and_then(|f| f.order.as_ref())
-            && let Some(bad) = order
-                .iter()
-                .find(|n| !["verify", "settle", "supported"].contains(&n.as_str()))
+        let orders = e
+            .facilitator
+            .iter()
+            .flat_map(|f| f.order.iter().chain(f.upfront_order.iter()));
+        if let Some(bad) = orders
+            .flatten()
+            .find(|n| !["verify", "settle", "supported"].contains(&n.as_str()))
         {
             return Err(err(
                 step.name.span(),

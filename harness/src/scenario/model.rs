@@ -189,4 +189,8 @@ pub struct FacilitatorExpect {
     /// The exact sequence of endpoints called.
     #[serde(default)]
     pub order: Option<Vec<String>>,
+    /// Another sequence accepted when the paid offer declares `extra.paymentFlow =
+    /// "upfront"` (settle before the handler, no `/verify` needed).
+    #[serde(default)]
+    pub upfront_order: Option<Vec<String>>,
 }

@@ -146,7 +146,7 @@ impl Embedded {
     }
 
     /// The target with the reference server's routes named: two paid routes at different
-    /// prices, a free route, and (x402) a failing paid request.
+    /// prices, a free route, and (x402) a failing and a queued paid request.
     pub fn target(&self, timeout: Duration) -> Target {
         let mut target = Target::new(&self.url(), self.suite, timeout);
         target.paid = vec![
@@ -157,6 +157,11 @@ impl Embedded {
         if matches!(self.suite, Suite::X402(_)) {
             target.failing = Some(
                 "POST /compute {\"fail\":true}"
+                    .parse()
+                    .expect("valid route"),
+            );
+            target.queued = Some(
+                "POST /compute {\"queue\":true}"
                     .parse()
                     .expect("valid route"),
             );

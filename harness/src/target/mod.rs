@@ -43,6 +43,8 @@ pub struct Target {
     pub free: Option<RouteSpec>,
     /// A paid request whose handler fails, if one was named.
     pub failing: Option<RouteSpec>,
+    /// A paid request whose handler answers 201 or 202, if one was named.
+    pub queued: Option<RouteSpec>,
     /// How long one request may take, body included.
     pub timeout: Duration,
     /// How long a request may take while the facilitator or backend hangs on purpose: a
@@ -74,6 +76,20 @@ impl Challenge {
             Challenge::V1(r) => r.error.as_deref(),
             Challenge::L402(_) => None,
         }
+    }
+
+    /// True when the first offer declares `extra.paymentFlow = "upfront"` (settle, then do
+    /// the work); an offer that declares nothing is the `authorization` flow.
+    pub fn is_upfront(&self) -> bool {
+        let extra = match self {
+            Challenge::V2(r) => r.accepts.first().and_then(|a| a.extra.as_ref()),
+            Challenge::V1(r) => r.accepts.first().and_then(|a| a.extra.as_ref()),
+            Challenge::L402(_) => None,
+        };
+        extra
+            .and_then(|e| e.get("paymentFlow"))
+            .and_then(|f| f.as_str())
+            == Some("upfront")
     }
 
     /// The first offer's amount as a number, for comparing route prices (for L402, the
@@ -120,6 +136,7 @@ impl Target {
             paid: Vec::new(),
             free: None,
             failing: None,
+            queued: None,
             timeout,
             hang_window: DEFAULT_HANG_WINDOW.max(timeout),
             limits: BodyLimits::DEFAULT,

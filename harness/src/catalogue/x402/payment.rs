@@ -86,11 +86,24 @@ pub(super) fn register(d: Dialect, out: &mut Vec<Check>) {
             "no-settle-on-handler-failure",
             "charged only when served: a failing handler's payment is not settled",
             Level::Must,
-            "When the protected handler fails, the payment is not settled and the client is not charged: a payer is charged only for an answer that served the resource (unless the offer declares the upfront flow).",
+            "When the protected handler fails, the payment is not settled and the client is not charged: a payer is charged only for an answer that served the resource. An offer that declares extra.paymentFlow upfront is settled once before the handler runs, and a failing handler after it is the flow's documented behaviour.",
             "extra.paymentFlow authorization (x402-foundation/x402#3053); x402 reference middleware (TS express settles only after a successful handler)",
             &[Need::Facilitator, Need::FailingRoute],
         ),
         body(no_settle_on_failure),
+    );
+    add(
+        out,
+        d,
+        s(
+            "handler-status-kept",
+            "a handler's 201 or 202 survives payment",
+            Level::Should,
+            "A paid request whose handler answers 201 Created or 202 Accepted gets that status, with a successful receipt: payment does not rewrite the handler's status.",
+            "extra.paymentFlow (x402-foundation/x402#3053: a 201/202 from the handler survives payment); x402-conformance R22",
+            &[Need::Facilitator, Need::QueuedRoute],
+        ),
+        body(handler_status_kept),
     );
     add(
         out,
@@ -260,6 +273,21 @@ fn no_settle_on_failure(ctx: &Ctx) -> CheckFuture<'_> {
             ))
             .with(&ex);
         }
+        if challenge.is_upfront() {
+            // The offer's own rules: settle once, then run the handler, whatever it answers.
+            return match settlements(ctx, &payment.nonce) {
+                Some(1) => Outcome::pass(format!(
+                    "upfront flow, as the offer declares: settled once before the handler, which answered {}",
+                    ex.describe()
+                )),
+                Some(n) => Outcome::fail(
+                    "the upfront flow's one settlement before the handler",
+                    format!("{n} settlement(s) while answering {}", ex.describe()),
+                )
+                .with(&ex),
+                None => Outcome::unsupported("needs the facilitator journal"),
+            };
+        }
         match settlements(ctx, &payment.nonce) {
             Some(0) => Outcome::pass(format!("{} and nothing settled", ex.describe())),
             Some(n) => Outcome::fail(
@@ -328,6 +356,40 @@ fn verify_before_work(ctx: &Ctx) -> CheckFuture<'_> {
             },
         )
         .with(&ex)
+    })
+}
+
+fn handler_status_kept(ctx: &Ctx) -> CheckFuture<'_> {
+    Box::pin(async move {
+        let route = ctx.target.queued.as_ref().expect("the runner checks needs");
+        let (challenge, _) = match offer(ctx, route).await {
+            Ok(v) => v,
+            Err(o) => return o,
+        };
+        let payment = match pay(ctx, &challenge, None) {
+            Ok(p) => p,
+            Err(o) => return o,
+        };
+        let ex = ctx.target.send(route, Some(&payment.value), &[]).await;
+        let settled = settlements(ctx, &payment.nonce).unwrap_or(0);
+        match ex.status {
+            201 | 202 if settled == 1 => Outcome::pass(format!("HTTP {}, settled once", ex.status)),
+            201 | 202 => Outcome::fail(
+                "the handler's status, settled once",
+                format!("HTTP {}, settled {settled} time(s)", ex.status),
+            )
+            .with(&ex),
+            200 => Outcome::fail(
+                format!("the handler's 201 or 202 for {route}"),
+                "HTTP 200: the status was rewritten (or name a request whose handler answers 201 or 202)",
+            )
+            .with(&ex),
+            _ => Outcome::fail(
+                format!("the handler's 201 or 202 for {route}"),
+                ex.describe(),
+            )
+            .with(&ex),
+        }
     })
 }
 

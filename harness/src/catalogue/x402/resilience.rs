@@ -6,6 +6,7 @@ use super::{
 use crate::catalogue::{Check, Ctx, Level, Need, Outcome};
 use crate::protocol::facilitator::SettlementResponse;
 use crate::protocol::{Dialect, Mode, decode_header};
+use crate::target::Challenge;
 use crate::target::tally::tolerating_no_answer;
 
 /// Each fault, with the check name and what it simulates.
@@ -110,13 +111,23 @@ pub(super) fn register(d: Dialect, out: &mut Vec<Check>) {
     }
 }
 
+/// The rule as it applies to `challenge`'s flow: an upfront offer calls no `/verify`, so a
+/// fault of the first facilitator call falls on `/settle`.
+fn for_flow(rule: &'static str, challenge: &Challenge) -> String {
+    match rule.strip_prefix("verify=") {
+        Some(fault) if challenge.is_upfront() => format!("settle={fault}"),
+        _ => rule.to_string(),
+    }
+}
+
 async fn not_served_under(ctx: &Ctx, rule: &'static str) -> Outcome {
-    let (_, payment) = match valid_payment(ctx).await {
+    let (challenge, payment) = match valid_payment(ctx).await {
         Ok(v) => v,
         Err(o) => return o,
     };
+    let rule = for_flow(rule, &challenge);
     let ex = {
-        let _faults = Faults::set(facilitator(ctx), &[rule]);
+        let _faults = Faults::set(facilitator(ctx), &[rule.as_str()]);
         // Under a hanging facilitator the server may hang too: that serves nothing, and
         // this check grades what was served and settled, so silence is no broken answer.
         tolerating_no_answer(ctx.target.send(paid(ctx), Some(&payment.value), &[])).await
@@ -252,12 +263,13 @@ async fn failure_receipt(ctx: &Ctx) -> Outcome {
 }
 
 async fn bounded_answer(ctx: &Ctx) -> Outcome {
-    let (_, payment) = match valid_payment(ctx).await {
+    let (challenge, payment) = match valid_payment(ctx).await {
         Ok(v) => v,
         Err(o) => return o,
     };
+    let rule = for_flow("verify=hang", &challenge);
     let ex = {
-        let _faults = Faults::set(facilitator(ctx), &["verify=hang"]);
+        let _faults = Faults::set(facilitator(ctx), &[rule.as_str()]);
         ctx.target
             .send_hanging(paid(ctx), Some(&payment.value))
             .await
