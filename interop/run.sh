@@ -73,6 +73,7 @@ for server in $servers; do
         --paid 'POST /compute {}' \
         --free 'GET /health' \
         --failing 'POST /compute {"fail":true}' \
+        --replicas 2 \
         --report-dir "$out" \
         "$@"
     rc=$?

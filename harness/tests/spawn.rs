@@ -174,3 +174,30 @@ fn ctrl_c_writes_an_incomplete_report_and_exits_1() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn replicas_share_the_mocks_and_catch_a_payment_served_twice_across_them() {
+    let replicas = ["--replicas", "3"].map(String::from);
+    let mut args = only("x402-v2", &["replicas/cross-replay", "replicas/concurrent"]);
+    args.extend(replicas);
+    let correct = run_spawned(None, &args);
+    let stdout = String::from_utf8_lossy(&correct.stdout);
+    assert_eq!(correct.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("✔ cross-replay:") && stdout.contains("✔ concurrent:"),
+        "{stdout}"
+    );
+    let faulty = run_spawned(Some(ReferenceFault::ServeBeforeSettle), &args);
+    assert_caught("serve-before-settle", "replicas/concurrent", &faulty);
+}
+
+#[test]
+fn replicas_need_a_spawned_server() {
+    let out = Command::new(bin())
+        .args(["run", "--suite", "x402-v2", "--target", "http://127.0.0.1:9"])
+        .args(["--paid", "GET /premium", "--replicas", "2"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs --spawn"));
+}

@@ -48,6 +48,7 @@ rc=0
     --paid 'POST /compute {}' \
     --free 'GET /health' \
     --failing 'POST /compute {"fail":true}' \
+    --replicas 2 \
     --report-dir "$out" "$@" || rc=$?
 
 case "$rc" in

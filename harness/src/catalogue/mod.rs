@@ -65,6 +65,8 @@ pub enum Need {
     TwoPrices,
     /// The server uses paycheck's mock Lightning backend (so paycheck can pay its invoices).
     Lightning,
+    /// The server runs as two or more replicas (`--replicas`).
+    Replicas,
 }
 
 impl Need {
@@ -80,6 +82,9 @@ impl Need {
             }
             Need::QueuedRoute => {
                 "needs a paid request whose handler answers 201 or 202: pass --queued 'POST /jobs {}'"
+            }
+            Need::Replicas => {
+                "needs the server as two or more replicas: pass --replicas 2 with --spawn"
             }
             Need::TwoPrices => "needs two paid routes with different prices: pass --paid twice",
             Need::Lightning => {
@@ -99,9 +104,22 @@ pub struct Ctx {
     pub lightning: Option<Arc<MockLightning>>,
     /// The payer.
     pub payer: Payer,
+    /// The server's other replicas (`--replicas`): the same command on other ports,
+    /// paying through the same mocks. Empty for a single server.
+    pub replicas: Vec<Target>,
 }
 
 impl Ctx {
+    /// Makes every replica the primary target on its own port: the same suite (after
+    /// preflight), routes, timeouts and limits.
+    pub fn align_replicas(&mut self) {
+        for replica in &mut self.replicas {
+            let base = std::mem::take(&mut replica.base_url);
+            *replica = self.target.clone();
+            replica.base_url = base;
+        }
+    }
+
     /// A payment for a challenge: an x402 offer signed (wrong as asked), or an L402
     /// invoice paid through the mock Lightning backend.
     pub fn pay(

@@ -75,6 +75,7 @@ pub fn missing_need(ctx: &Ctx, needs: &[Need]) -> Option<Need> {
         Need::FreeRoute => ctx.target.free.is_none(),
         Need::FailingRoute => ctx.target.failing.is_none(),
         Need::QueuedRoute => ctx.target.queued.is_none(),
+        Need::Replicas => ctx.replicas.is_empty(),
         Need::TwoPrices => ctx.target.paid.len() < 2,
         Need::Lightning => ctx.lightning.is_none(),
     })

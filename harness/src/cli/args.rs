@@ -99,6 +99,11 @@ pub struct RunArgs {
     /// How long a --spawn server may take to answer on its port.
     #[arg(long, value_name = "DUR", default_value = "120s", value_parser = parse_duration)]
     pub startup_timeout: Duration,
+    /// With --spawn: start the command this many times, each on its own port and all
+    /// paying through the same mocks (server.log, server-2.log, ...). The suite runs
+    /// against the first; the replicas/* checks replay and race payments across all.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=8))]
+    pub replicas: u16,
     /// Add the checks of a scenario file (repeatable); see scenarios/ for examples and
     /// schemas/scenario.schema.json for the format.
     #[arg(long = "scenario", value_name = "FILE")]

@@ -39,6 +39,7 @@ fn ctx_for(url: &str, profile: &Profile, mocks: &Mocks, payer: Payer) -> Ctx {
     target.paid = profile.paid_route.iter().cloned().collect();
     target.free = profile.free_route.clone();
     Ctx {
+        replicas: Vec::new(),
         target,
         facilitator: mocks.facilitator.clone(),
         lightning: mocks.lightning.clone(),

@@ -129,6 +129,7 @@ impl Plan<'_> {
             self.record_unreachable(ctx.target.suite, &ctx.target.base_url, kind, why);
             return Ok(());
         }
+        ctx.align_replicas();
         let suite = ctx.target.suite;
         let checks = self.checks(suite)?;
         let index = {
@@ -323,6 +324,12 @@ fn check_target_flags(args: &RunArgs) -> Result<(), String> {
     if let Some(url) = &args.target {
         check_loopback(url)?;
     }
+    if args.replicas > 1 && args.spawn.is_none() {
+        return Err(
+            "--replicas starts the server several times, so it needs --spawn CMD (a --target server runs once)"
+                .into(),
+        );
+    }
     Ok(())
 }
 
@@ -402,13 +409,15 @@ impl Plan<'_> {
     async fn run_suites(
         &self,
         suites: &[Suite],
-        url: &str,
+        urls: &[String],
         mocks: &Mocks,
         kind: &str,
     ) -> Result<bool, Exit> {
+        let (url, replicas) = urls.split_first().expect("at least one server");
         until_stopped(&self.stop, async {
             for suite in suites {
                 let ctx = Ctx {
+                    replicas: replicas.iter().map(|u| self.target(u, *suite)).collect(),
                     target: self.target(url, *suite),
                     facilitator: mocks.facilitator.clone(),
                     lightning: mocks.lightning.clone(),
@@ -433,33 +442,48 @@ async fn run_spawned(plan: &Plan<'_>, suites: &[Suite], command: &str) -> Result
         plan.record_unreachable_all(suites, command, "spawned", MOCKS_DID_NOT_START);
         return Ok(false);
     };
-    let settings = SpawnSettings {
-        log: args.report_dir.join("server.log"),
-        startup: args.startup_timeout,
-    };
-    let server = match spawn_server(command, &mocks, &settings, &plan.stop).await {
-        Ok(Some(s)) => s,
-        Ok(None) => {
-            mocks.stop().await;
-            return Ok(true);
+    let mut servers = Vec::new();
+    for replica in 1..=args.replicas.max(1) {
+        let log = match replica {
+            1 => "server.log".to_string(),
+            n => format!("server-{n}.log"),
+        };
+        let settings = SpawnSettings {
+            log: args.report_dir.join(log),
+            startup: args.startup_timeout,
+        };
+        let failed = match spawn_server(command, &mocks, &settings, &plan.stop).await {
+            Ok(Some(s)) => {
+                servers.push(s);
+                continue;
+            }
+            Ok(None) => Ok(true),
+            Err(Exit::Unreachable) => {
+                let which = if args.replicas > 1 {
+                    format!(" (replica {replica} of {})", args.replicas)
+                } else {
+                    String::new()
+                };
+                let why = format!(
+                    "the spawned server{which} did not start or answer on its port (its output: {})",
+                    settings.log.display()
+                );
+                plan.record_unreachable_all(suites, command, "spawned", &why);
+                Ok(false)
+            }
+            Err(exit) => Err(exit),
+        };
+        for s in servers {
+            s.stop().await;
         }
-        Err(Exit::Unreachable) => {
-            mocks.stop().await;
-            let why = format!(
-                "the spawned server did not start or answer on its port (its output: {})",
-                settings.log.display()
-            );
-            plan.record_unreachable_all(suites, command, "spawned", &why);
-            return Ok(false);
-        }
-        Err(exit) => {
-            mocks.stop().await;
-            return Err(exit);
-        }
-    };
-    let url = server.url();
-    let result = plan.run_suites(suites, &url, &mocks, "spawned").await;
-    server.stop().await;
+        mocks.stop().await;
+        return failed;
+    }
+    let urls: Vec<String> = servers.iter().map(|s| s.url()).collect();
+    let result = plan.run_suites(suites, &urls, &mocks, "spawned").await;
+    for s in servers {
+        s.stop().await;
+    }
     mocks.stop().await;
     result
 }
@@ -475,7 +499,9 @@ async fn run_url(plan: &Plan<'_>, suites: &[Suite], url: &str) -> Result<bool, E
         plan.record_unreachable_all(suites, url, "url", MOCKS_DID_NOT_START);
         return Ok(false);
     };
-    let result = plan.run_suites(suites, url, &mocks, "url").await;
+    let result = plan
+        .run_suites(suites, &[url.to_string()], &mocks, "url")
+        .await;
     mocks.stop().await;
     result
 }

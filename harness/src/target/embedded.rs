@@ -34,6 +34,8 @@ pub struct Embedded {
     /// The mock Lightning backend (L402 suites).
     pub lightning: Option<Arc<MockLightning>>,
     server: Server,
+    /// A second x402 reference server on the same mock (the `replicas/*` checks).
+    replica: Option<ReferenceServer>,
     suite: Suite,
 }
 
@@ -52,11 +54,13 @@ impl Embedded {
         let mut config = ReferenceConfig::new(dialect, facilitator.url());
         config.facilitator_timeout = EMBEDDED_FACILITATOR_TIMEOUT;
         adjust(&mut config);
-        let server = ReferenceServer::start(config).await?;
+        let server = ReferenceServer::start(config.clone()).await?;
+        let replica = ReferenceServer::start(config).await?;
         Ok(Self {
             facilitator: Some(facilitator),
             lightning: None,
             server: Server::X402(server),
+            replica: Some(replica),
             suite: Suite::X402(dialect),
         })
     }
@@ -83,6 +87,7 @@ impl Embedded {
             facilitator: None,
             lightning: Some(lightning),
             server: Server::L402(server),
+            replica: None,
             suite: Suite::L402(profile),
         })
     }
@@ -106,6 +111,7 @@ impl Embedded {
                     facilitator: Some(facilitator),
                     lightning: None,
                     server: Server::X402(server),
+                    replica: None,
                     suite,
                 })
             }
@@ -118,6 +124,7 @@ impl Embedded {
                     facilitator: None,
                     lightning: Some(lightning),
                     server: Server::L402(server),
+                    replica: None,
                     suite,
                 })
             }
@@ -171,8 +178,19 @@ impl Embedded {
 
     /// What checks need to run against this stack.
     pub fn ctx(&self, timeout: Duration, payer: Payer) -> Ctx {
+        let target = self.target(timeout);
+        let replicas = self
+            .replica
+            .iter()
+            .map(|r| {
+                let mut t = target.clone();
+                t.base_url = r.url();
+                t
+            })
+            .collect();
         Ctx {
-            target: self.target(timeout),
+            replicas,
+            target,
             facilitator: self.facilitator.clone(),
             lightning: self.lightning.clone(),
             payer,
@@ -181,6 +199,9 @@ impl Embedded {
 
     /// Stops the server and its mock.
     pub async fn stop(self) {
+        if let Some(r) = self.replica {
+            r.stop().await;
+        }
         match self.server {
             Server::X402(s) => s.stop().await,
             Server::L402(s) => s.stop().await,

@@ -98,8 +98,8 @@ pub(super) fn register(d: Dialect, out: &mut Vec<Check>) {
         s(
             "head-not-charged",
             "a HEAD is never charged",
-            Level::Should,
-            "A HEAD request carrying a payment is not settled.",
+            Level::Must,
+            "A HEAD request carrying a payment is not settled: a HEAD gets no content, so a payer charged for it paid for nothing.",
             "operations practice (x402-conformance R16)",
             &[Need::Facilitator],
         ),

@@ -6,6 +6,7 @@ mod hygiene;
 mod payment;
 mod rejection;
 mod replay;
+mod replicas;
 mod resilience;
 mod signal;
 
@@ -26,6 +27,7 @@ pub(super) fn all(dialect: Dialect) -> Vec<Check> {
     binding::register(dialect, &mut out);
     bypass::register(dialect, &mut out);
     replay::register(dialect, &mut out);
+    replicas::register(dialect, &mut out);
     resilience::register(dialect, &mut out);
     hygiene::register(dialect, &mut out);
     out
