@@ -73,6 +73,7 @@ for server in $servers; do
         --paid 'POST /compute {}' \
         --free 'GET /health' \
         --failing 'POST /compute {"fail":true}' \
+        --queued 'POST /compute {"queue":true}' \
         --replicas 2 \
         --report-dir "$out" \
         "$@"

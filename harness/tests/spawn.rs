@@ -194,7 +194,13 @@ fn replicas_share_the_mocks_and_catch_a_payment_served_twice_across_them() {
 #[test]
 fn replicas_need_a_spawned_server() {
     let out = Command::new(bin())
-        .args(["run", "--suite", "x402-v2", "--target", "http://127.0.0.1:9"])
+        .args([
+            "run",
+            "--suite",
+            "x402-v2",
+            "--target",
+            "http://127.0.0.1:9",
+        ])
         .args(["--paid", "GET /premium", "--replicas", "2"])
         .output()
         .unwrap();

@@ -60,6 +60,10 @@ app.post("/compute", (req, res) => {
     res.status(500).json({ error: "computation failed" });
     return;
   }
+  if (req.body && req.body.queue === true) {
+    res.status(202).json({ result: "queued" });
+    return;
+  }
   res.json({ result: 42 });
 });
 

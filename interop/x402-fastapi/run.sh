@@ -48,6 +48,7 @@ rc=0
     --paid 'POST /compute {}' \
     --free 'GET /health' \
     --failing 'POST /compute {"fail":true}' \
+    --queued 'POST /compute {"queue":true}' \
     --replicas 2 \
     --report-dir "$out" "$@" || rc=$?
 

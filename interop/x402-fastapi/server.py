@@ -6,8 +6,8 @@ paycheck starts it with --spawn and these environment variables:
   FACILITATOR_TIMEOUT_MS  optional: the SDK's per-call facilitator timeout (its default is 90 s)
 
 Routes, the same as interop/x402-express-v2/server.js: GET /premium costs $0.01 and
-POST /compute $0.05 (it answers 500 when the JSON body is {"fail": true}), both in the
-SDK's default USDC on eip155:84532; GET /health is free. The app uses the SDK's FastAPI
+POST /compute $0.05 (it answers 500 when the JSON body is {"fail": true} and 202 when it
+is {"queue": true}), both in the SDK's default USDC on eip155:84532; GET /health is free. The app uses the SDK's FastAPI
 middleware as shipped, with no CORS, caching or error handling of its own.
 """
 
@@ -72,6 +72,8 @@ async def compute(request: Request):
     body = await request.json() if await request.body() else {}
     if isinstance(body, dict) and body.get("fail") is True:
         return JSONResponse({"error": "computation failed"}, status_code=500)
+    if isinstance(body, dict) and body.get("queue") is True:
+        return JSONResponse({"result": "queued"}, status_code=202)
     return {"result": 42}
 
 
