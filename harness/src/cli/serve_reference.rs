@@ -81,6 +81,12 @@ async fn start_x402(
     dialect: Dialect,
 ) -> Result<(Running, String, String), Exit> {
     let fault = fault::<ReferenceFault>(args)?;
+    if args.upfront && fault.is_some_and(|f| f != ReferenceFault::FailOpen) {
+        eprintln!(
+            "error: --upfront serves the upfront flow, which the faulty builds (other than fail-open) do not break; drop --fault or --upfront"
+        );
+        return Err(Exit::Usage);
+    }
     let mut own = None;
     let facilitator_url = match &args.facilitator_url {
         Some(url) => url.clone(),

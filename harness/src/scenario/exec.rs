@@ -16,6 +16,8 @@ use std::str::FromStr;
 struct Done {
     challenge: Option<Challenge>,
     payment: Option<PaymentHeader>,
+    /// The payment sent pays an offer that declares the upfront flow.
+    upfront: bool,
 }
 
 /// Runs every step; the first unmet expectation fails the check.
@@ -133,14 +135,19 @@ async fn run_step(step: &Step, ctx: &Ctx, done: &HashMap<String, Done>) -> (Opti
         futures::future::join_all((0..copies).map(|_| ctx.target.send(&spec, value, &headers)))
             .await;
     let calls = ctx.facilitator.as_ref().map(|f| f.journal().since(mark));
+    // The flow of what was paid: the offer's, or, for a replay, the replayed step's.
     let upfront = step
         .request
         .pay
         .as_ref()
-        .and_then(|p| p.offer.as_ref())
-        .and_then(|o| done.get(o.get_ref()))
-        .and_then(|d| d.challenge.as_ref())
-        .is_some_and(Challenge::is_upfront);
+        .is_some_and(|p| match (&p.offer, &p.replay) {
+            (Some(offer), _) => done
+                .get(offer.get_ref())
+                .and_then(|d| d.challenge.as_ref())
+                .is_some_and(Challenge::is_upfront),
+            (None, Some(replay)) => done.get(replay.get_ref()).is_some_and(|d| d.upfront),
+            (None, None) => false,
+        });
     let failure = judge(
         ctx,
         name,
@@ -153,6 +160,7 @@ async fn run_step(step: &Step, ctx: &Ctx, done: &HashMap<String, Done>) -> (Opti
     let left = Done {
         challenge: ctx.target.read_challenge(first, Mode::Lenient).ok(),
         payment,
+        upfront,
     };
     (failure, left)
 }

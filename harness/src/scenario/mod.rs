@@ -228,6 +228,18 @@ fn validate_steps(
                 ),
             ));
         }
+        if let Some(f) = &e.facilitator
+            && f.upfront_order.is_some()
+            && f.order.is_none()
+        {
+            return Err(err(
+                step.name.span(),
+                format!(
+                    "step '{}': facilitator upfront_order is the alternative to an order: give the order too",
+                    step.name.get_ref()
+                ),
+            ));
+        }
         let orders = e
             .facilitator
             .iter()

@@ -178,23 +178,40 @@ pub(super) struct Request<'a> {
     pub limits: BodyLimits,
 }
 
+impl Exchange {
+    /// A request about to be sent: nothing has come back yet.
+    pub(super) fn unsent(
+        method: &Method,
+        url: String,
+        headers: Vec<(String, String)>,
+        body: Option<String>,
+    ) -> Self {
+        Exchange {
+            method: method.to_string(),
+            url,
+            request_headers: headers,
+            request_body: body,
+            status: 0,
+            head_status: None,
+            response_headers: Vec::new(),
+            body: String::new(),
+            body_bytes: 0,
+            error: None,
+            timed_out: false,
+            elapsed: Duration::ZERO,
+            retried: false,
+        }
+    }
+}
+
 /// Sends a request and reads its answer within `timeout` and `limits`.
 pub(super) async fn perform(request: Request<'_>) -> Exchange {
-    let mut ex = Exchange {
-        method: request.method.to_string(),
-        url: request.url.to_string(),
-        request_headers: request.headers.clone(),
-        request_body: request.body.clone(),
-        status: 0,
-        head_status: None,
-        response_headers: Vec::new(),
-        body: String::new(),
-        body_bytes: 0,
-        error: None,
-        timed_out: false,
-        elapsed: Duration::ZERO,
-        retried: false,
-    };
+    let mut ex = Exchange::unsent(
+        request.method,
+        request.url.to_string(),
+        request.headers.clone(),
+        request.body.clone(),
+    );
     let mut req = request.http.request(request.method.clone(), request.url);
     for (k, v) in &request.headers {
         req = req.header(k, v);

@@ -3,7 +3,7 @@
 //! `/premium`; a paywall-bypass probe must send the spelling itself. Sent on a fresh
 //! connection with [`super::http1`], bounded like every other exchange.
 
-use super::exchange::{BodyLimits, Exchange};
+use super::exchange::{BodyLimits, Exchange, not_declared_json};
 use super::http1::Http1;
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::Method;
@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 /// One raw request.
 pub(super) struct RawRequest<'a> {
-    /// `http://HOST:PORT` of the target.
+    /// The target's base URL, `http://HOST[:PORT][/PREFIX]`: `path` goes after its prefix.
     pub base_url: &'a str,
     pub method: &'a Method,
     /// The request target exactly as sent, such as `/x/../premium`.
@@ -24,26 +24,14 @@ pub(super) struct RawRequest<'a> {
 
 /// Sends `request` on a new connection and reads its answer within its timeout.
 pub(super) async fn perform_raw(request: RawRequest<'_>) -> Exchange {
-    let authority = request
-        .base_url
-        .split_once("://")
-        .map_or(request.base_url, |(_, rest)| rest);
-    let authority = authority.split('/').next().unwrap_or(authority);
-    let mut ex = Exchange {
-        method: request.method.to_string(),
-        url: format!("http://{authority}{}", request.path),
-        request_headers: request.headers.clone(),
-        request_body: request.body.map(str::to_string),
-        status: 0,
-        head_status: None,
-        response_headers: Vec::new(),
-        body: String::new(),
-        body_bytes: 0,
-        error: None,
-        timed_out: false,
-        elapsed: Duration::ZERO,
-        retried: false,
-    };
+    let (authority, prefix) = split_base(request.base_url);
+    let path = format!("{prefix}{}", request.path);
+    let mut ex = Exchange::unsent(
+        request.method,
+        format!("http://{authority}{path}"),
+        request.headers.clone(),
+        request.body.map(str::to_string),
+    );
     let mut headers = HeaderMap::new();
     for (k, v) in &request.headers {
         if let (Ok(name), Ok(value)) = (
@@ -60,12 +48,12 @@ pub(super) async fn perform_raw(request: RawRequest<'_>) -> Exchange {
     let body = request.body.unwrap_or_default().as_bytes();
     let start = Instant::now();
     let exchange = async {
-        let addrs: Vec<_> = tokio::net::lookup_host(authority)
+        let addrs: Vec<_> = tokio::net::lookup_host(authority.as_str())
             .await
             .map_err(|e| format!("cannot resolve {authority}: {e}"))?
             .collect();
         let mut conn = Http1::connect(&addrs).await.map_err(|f| f.message)?;
-        conn.exchange(request.method, request.path, authority, &headers, body)
+        conn.exchange(request.method, &path, &authority, &headers, body)
             .await
             .map(|(answer, _)| answer)
             .map_err(|f| f.message)
@@ -94,8 +82,59 @@ pub(super) async fn perform_raw(request: RawRequest<'_>) -> Exchange {
             ex.body_bytes = answer.body.len() as u64;
             let kept = &answer.body[..answer.body.len().min(request.limits.keep)];
             ex.body = String::from_utf8_lossy(kept).into_owned();
+            // Judged like every other answer: a body that is not the JSON it declares
+            // is a broken answer.
+            let declared = answer
+                .headers
+                .get("content-type")
+                .and_then(|v| v.to_str().ok());
+            if kept.len() == answer.body.len()
+                && let Some(why) = not_declared_json(declared, kept)
+            {
+                ex.head_status = Some(ex.status);
+                ex.status = 0;
+                ex.error = Some(why);
+            }
         }
     }
     ex.elapsed = start.elapsed();
     ex
+}
+
+/// `HOST:PORT` (the scheme's port when none is given) and the path prefix (no trailing
+/// `/`) of a base URL; the base URL itself when it does not parse.
+fn split_base(base_url: &str) -> (String, String) {
+    match reqwest::Url::parse(base_url) {
+        Ok(url) => {
+            // An IPv6 host comes bracketed, as an authority needs it.
+            let host = url.host_str().unwrap_or("127.0.0.1");
+            let port = url.port_or_known_default().unwrap_or(80);
+            (
+                format!("{host}:{port}"),
+                url.path().trim_end_matches('/').to_string(),
+            )
+        }
+        Err(_) => (base_url.to_string(), String::new()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_base;
+
+    #[test]
+    fn a_base_url_keeps_its_prefix_and_gets_its_default_port() {
+        assert_eq!(
+            split_base("http://127.0.0.1:8080/api/"),
+            ("127.0.0.1:8080".to_string(), "/api".to_string())
+        );
+        assert_eq!(
+            split_base("http://localhost"),
+            ("localhost:80".to_string(), String::new())
+        );
+        assert_eq!(
+            split_base("http://[::1]:9000"),
+            ("[::1]:9000".to_string(), String::new())
+        );
+    }
 }

@@ -57,6 +57,11 @@ pub(super) fn register(d: Dialect, out: &mut Vec<Check>) {
 /// One rewrite of the offer a dishonest client signs for, with what it changes.
 type Rewrite = (&'static str, fn(&mut PaymentRequirements));
 
+/// The rewrite that moves no money wrongly: a server that sends its own requirements to
+/// the facilitator serves it (nothing bounds `validBefore` by the offer's timeout), so it
+/// is graded as the letter against the reference SDKs, which deep-compare `accepted`.
+const LENIENT_FIELD: &str = "maxTimeoutSeconds";
+
 /// Every rewrite of `accepted` that keeps the amount: the server must notice each.
 const REWRITES: &[Rewrite] = &[
     ("payTo", |a| {
@@ -93,6 +98,7 @@ async fn accepted_fields(ctx: &Ctx) -> Outcome {
         return Outcome::not_exercised("the offer lists no accepts");
     }
     let mut refused = Vec::new();
+    let mut lenient = None;
     for (field, rewrite) in REWRITES {
         let mut edited = required.clone();
         rewrite(&mut edited.accepts[0]);
@@ -102,7 +108,12 @@ async fn accepted_fields(ctx: &Ctx) -> Outcome {
         };
         let ex = ctx.target.send(route, Some(&payment.value), &[]).await;
         let settled = settlements(ctx, &payment.nonce).unwrap_or(0);
-        if ex.is_success() || settled > 0 {
+        let taken = ex.is_success() || settled > 0;
+        if taken && *field == LENIENT_FIELD {
+            lenient.get_or_insert(ex);
+            continue;
+        }
+        if taken {
             return Outcome::fail(
                 format!("a payment whose accepted has another {field} refused"),
                 format!("{}, settled {settled} time(s)", ex.describe()),
@@ -111,10 +122,20 @@ async fn accepted_fields(ctx: &Ctx) -> Outcome {
         }
         refused.push(*field);
     }
-    Outcome::pass(format!(
-        "refused with each of {} rewritten",
-        refused.join(", ")
-    ))
+    match lenient {
+        Some(ex) => Outcome::lenient(
+            format!("a payment whose accepted has another {LENIENT_FIELD} refused"),
+            format!(
+                "{} (every other rewrite was refused; the TS and Python SDKs deep-compare accepted)",
+                ex.describe()
+            ),
+        )
+        .with(&ex),
+        None => Outcome::pass(format!(
+            "refused with each of {} rewritten",
+            refused.join(", ")
+        )),
+    }
 }
 
 async fn cheaper_route(ctx: &Ctx) -> Outcome {

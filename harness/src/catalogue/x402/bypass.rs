@@ -133,6 +133,22 @@ fn grade(tried: Vec<(String, Exchange)>, paid: &Exchange) -> Outcome {
         )
         .with(first);
     }
+    // A 2xx with another body is no proof of a bypass (a page of its own), but paid
+    // content that changes per request would look so: the letter's failure, a warning by
+    // default. An OPTIONS preflight answers 2xx without content by design.
+    if let Some((what, ex)) = tried
+        .iter()
+        .find(|(_, ex)| ex.is_success() && ex.method != "OPTIONS")
+    {
+        return Outcome::lenient(
+            "a 402 (or no 2xx) for every unpaid variant",
+            format!(
+                "{what} answered {} unpaid with a body unlike the paid one; check that it is not the paid content",
+                ex.describe()
+            ),
+        )
+        .with(ex);
+    }
     let answers: Vec<String> = tried
         .iter()
         .map(|(w, ex)| format!("{w}: {}", ex.describe()))

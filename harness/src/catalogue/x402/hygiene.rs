@@ -35,7 +35,7 @@ pub(super) fn register(d: Dialect, out: &mut Vec<Check>) {
             name: "payment-header-limit".into(),
             title: "an oversized payment header is refused".into(),
             level: Level::Should,
-            requirement: "A valid payment padded to about 40 KB (JSON whitespace) is refused with a 4xx such as 431 or at the connection, not decoded and served: the payment header has a size limit of its own (8 KiB is common) or falls under the server's header limit (Node and uvicorn: 16 KiB).",
+            requirement: "A valid payment padded to about 40 KB (JSON whitespace) is refused with a 4xx such as 431 or at the connection, not decoded and served: the payment header has a size limit of its own (8 KiB is common) or falls under the server's header limit (Node: 16 KiB; uvicorn's h11 limit applies only to a header block that arrives in pieces).",
             source: "operations practice (RFC 6585 §5; a bounded decode of the payment header)",
             needs: &[],
         },
@@ -367,6 +367,16 @@ const FACILITATOR_BODIES: [&str; 3] = [
     "this is not JSON",
 ];
 
+/// True when `text` names `authority` (`HOST:PORT`) itself, not a longer port after it.
+fn names_authority(text: &str, authority: &str) -> bool {
+    text.match_indices(authority).any(|(at, _)| {
+        !text[at + authority.len()..]
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_digit())
+    })
+}
+
 fn no_facilitator_internals(ctx: &Ctx) -> crate::catalogue::CheckFuture<'_> {
     Box::pin(async move {
         let facilitator = super::facilitator(ctx);
@@ -388,11 +398,14 @@ fn no_facilitator_internals(ctx: &Ctx) -> crate::catalogue::CheckFuture<'_> {
                 .filter(|(k, _)| *k != receipt)
                 .map(|(k, v)| format!("{k}: {v}"));
             let seen: Vec<String> = std::iter::once(ex.body.clone()).chain(headers).collect();
-            let markers = std::iter::once(authority.as_str()).chain(FACILITATOR_BODIES);
-            if let Some(marker) = markers
+            let named = seen
+                .iter()
+                .any(|t| names_authority(t, &authority))
+                .then_some(authority.as_str());
+            let quoted = FACILITATOR_BODIES
                 .into_iter()
-                .find(|m| seen.iter().any(|t| t.contains(m)))
-            {
+                .find(|m| seen.iter().any(|t| t.contains(m)));
+            if let Some(marker) = named.or(quoted) {
                 return Outcome::fail(
                     format!("an answer without facilitator internals under {rule}"),
                     format!("the answer contains '{marker}' ({})", ex.describe()),
@@ -405,4 +418,22 @@ fn no_facilitator_internals(ctx: &Ctx) -> crate::catalogue::CheckFuture<'_> {
             INTERNALS_FAULTS.len()
         ))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_authority;
+
+    #[test]
+    fn an_authority_is_named_only_with_its_own_port() {
+        assert!(names_authority(
+            "POST http://127.0.0.1:4021/verify",
+            "127.0.0.1:4021"
+        ));
+        assert!(names_authority("at 127.0.0.1:4021", "127.0.0.1:4021"));
+        assert!(!names_authority(
+            "http://127.0.0.1:40210/x",
+            "127.0.0.1:4021"
+        ));
+    }
 }

@@ -74,11 +74,19 @@ fn pay(
         .map_err(|e| Outcome::not_exercised(format!("paycheck cannot pay this offer: {e}")))
 }
 
-/// A valid payment for the first paid route.
-async fn valid_payment(ctx: &Ctx) -> Result<(Challenge, PaymentHeader), Outcome> {
-    let (challenge, _) = offer(ctx, paid(ctx)).await?;
+/// A valid payment for `route`, with the offer it pays.
+async fn valid_payment_for(
+    ctx: &Ctx,
+    route: &RouteSpec,
+) -> Result<(Challenge, PaymentHeader), Outcome> {
+    let (challenge, _) = offer(ctx, route).await?;
     let payment = pay(ctx, &challenge, None)?;
     Ok((challenge, payment))
+}
+
+/// A valid payment for the first paid route.
+async fn valid_payment(ctx: &Ctx) -> Result<(Challenge, PaymentHeader), Outcome> {
+    valid_payment_for(ctx, paid(ctx)).await
 }
 
 /// Pays the first paid route validly and sends the payment once.

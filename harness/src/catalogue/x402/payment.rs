@@ -1,7 +1,9 @@
 //! payment: a valid payment is served with a settlement receipt (the verify-then-settle
 //! order is the scenario file `scenarios/x402/payment-verify-then-settle.toml`).
 
-use super::{Spec, add, body, offer, paid, pay, pay_first_route, settlements, transport};
+use super::{
+    Spec, add, body, offer, paid, pay, pay_first_route, settlements, transport, valid_payment_for,
+};
 use crate::catalogue::{Check, CheckFuture, Ctx, Level, Need, Outcome};
 use crate::mocks::facilitator::journal::{Endpoint, Verdict};
 use crate::payer::WrongPayment;
@@ -257,12 +259,8 @@ fn no_settle_on_failure(ctx: &Ctx) -> CheckFuture<'_> {
             .failing
             .as_ref()
             .expect("the runner checks needs");
-        let (challenge, _) = match offer(ctx, route).await {
+        let (challenge, payment) = match valid_payment_for(ctx, route).await {
             Ok(v) => v,
-            Err(o) => return o,
-        };
-        let payment = match pay(ctx, &challenge, None) {
-            Ok(p) => p,
             Err(o) => return o,
         };
         let ex = ctx.target.send(route, Some(&payment.value), &[]).await;
@@ -278,6 +276,10 @@ fn no_settle_on_failure(ctx: &Ctx) -> CheckFuture<'_> {
             return match settlements(ctx, &payment.nonce) {
                 Some(1) => Outcome::pass(format!(
                     "upfront flow, as the offer declares: settled once before the handler, which answered {}",
+                    ex.describe()
+                )),
+                Some(0) => Outcome::pass(format!(
+                    "upfront flow: refused before settling, charged nothing ({})",
                     ex.describe()
                 )),
                 Some(n) => Outcome::fail(
@@ -307,12 +309,8 @@ fn verify_before_work(ctx: &Ctx) -> CheckFuture<'_> {
             .failing
             .as_ref()
             .expect("the runner checks needs");
-        let (challenge, _) = match offer(ctx, route).await {
+        let (challenge, valid) = match valid_payment_for(ctx, route).await {
             Ok(v) => v,
-            Err(o) => return o,
-        };
-        let valid = match pay(ctx, &challenge, None) {
-            Ok(p) => p,
             Err(o) => return o,
         };
         // What the handler answers when it runs: its error, for a valid payment.
@@ -362,12 +360,8 @@ fn verify_before_work(ctx: &Ctx) -> CheckFuture<'_> {
 fn handler_status_kept(ctx: &Ctx) -> CheckFuture<'_> {
     Box::pin(async move {
         let route = ctx.target.queued.as_ref().expect("the runner checks needs");
-        let (challenge, _) = match offer(ctx, route).await {
+        let (_, payment) = match valid_payment_for(ctx, route).await {
             Ok(v) => v,
-            Err(o) => return o,
-        };
-        let payment = match pay(ctx, &challenge, None) {
-            Ok(p) => p,
             Err(o) => return o,
         };
         let ex = ctx.target.send(route, Some(&payment.value), &[]).await;

@@ -2,7 +2,9 @@
 //! once across all of them: served by one, refused by the others, and raced copies settle
 //! once. Each answer is reported with the replica that gave it.
 
-use super::{Spec, add, body, paid, pay_first_route, settlements, valid_payment};
+use super::{
+    Faults, Spec, add, body, facilitator, paid, pay_first_route, settlements, valid_payment,
+};
 use crate::catalogue::{Check, CheckFuture, Ctx, Level, Need, Outcome};
 use crate::protocol::Dialect;
 use crate::target::{Exchange, Target};
@@ -125,6 +127,8 @@ fn concurrent(ctx: &Ctx) -> CheckFuture<'_> {
         };
         let all = servers(ctx);
         let count = all.len();
+        // A slow /settle widens the race window, as a real chain does.
+        let _slow = Faults::set(facilitator(ctx), &["settle=latency:200ms"]);
         let sends = (0..RACED_COPIES).map(|i| {
             let target = all[i % count];
             let value = payment.value.clone();
@@ -136,7 +140,14 @@ fn concurrent(ctx: &Ctx) -> CheckFuture<'_> {
         let answers = futures::future::join_all(sends).await;
         let served = answers.iter().filter(|(_, _, ex)| ex.is_success()).count();
         let settled = settlements(ctx, &payment.nonce).unwrap_or(0);
-        if served > 1 || settled > 1 {
+        if served == 0 && settled == 0 {
+            return Outcome::not_exercised(format!(
+                "no copy was served or settled; the payment itself may be refused ({})",
+                tallies(&answers, count)
+            ));
+        }
+        // More settlements than answers served: a payer charged for nothing.
+        if served > 1 || settled > 1 || settled > served {
             let first = answers
                 .iter()
                 .find(|(_, _, ex)| ex.is_success())

@@ -6,8 +6,8 @@ use super::{
 use crate::catalogue::{Check, Ctx, Level, Need, Outcome};
 use crate::protocol::facilitator::SettlementResponse;
 use crate::protocol::{Dialect, Mode, decode_header};
-use crate::target::Challenge;
 use crate::target::tally::tolerating_no_answer;
+use crate::target::{Challenge, Exchange};
 
 /// Each fault, with the check name and what it simulates.
 const FAULTS: &[(&str, &str, &str)] = &[
@@ -111,12 +111,13 @@ pub(super) fn register(d: Dialect, out: &mut Vec<Check>) {
     }
 }
 
-/// The rule as it applies to `challenge`'s flow: an upfront offer calls no `/verify`, so a
-/// fault of the first facilitator call falls on `/settle`.
-fn for_flow(rule: &'static str, challenge: &Challenge) -> String {
-    match rule.strip_prefix("verify=") {
-        Some(fault) if challenge.is_upfront() => format!("settle={fault}"),
-        _ => rule.to_string(),
+/// The hang as it applies to `challenge`'s flow: an upfront offer calls no `/verify`, so
+/// its first facilitator call is `/settle`.
+fn first_call_hangs(challenge: &Challenge) -> &'static str {
+    if challenge.is_upfront() {
+        "settle=hang"
+    } else {
+        "verify=hang"
     }
 }
 
@@ -125,9 +126,14 @@ async fn not_served_under(ctx: &Ctx, rule: &'static str) -> Outcome {
         Ok(v) => v,
         Err(o) => return o,
     };
-    let rule = for_flow(rule, &challenge);
+    if rule.starts_with("verify=") && challenge.is_upfront() {
+        // The same fault on /settle is the settle-* check's: one cause, one failure.
+        return Outcome::unsupported(
+            "the offer declares the upfront flow, which calls no /verify (the settle-* checks grade its facilitator faults)",
+        );
+    }
     let ex = {
-        let _faults = Faults::set(facilitator(ctx), &[rule.as_str()]);
+        let _faults = Faults::set(facilitator(ctx), &[rule]);
         // Under a hanging facilitator the server may hang too: that serves nothing, and
         // this check grades what was served and settled, so silence is no broken answer.
         tolerating_no_answer(ctx.target.send(paid(ctx), Some(&payment.value), &[])).await
@@ -177,13 +183,16 @@ async fn not_served_under(ctx: &Ctx, rule: &'static str) -> Outcome {
     Outcome::pass(format!("withheld with {}", ex.describe()))
 }
 
+/// Pays the first paid route validly while the facilitator follows `rule`.
+async fn paid_under(ctx: &Ctx, rule: &str) -> Result<Exchange, Outcome> {
+    let _faults = Faults::set(facilitator(ctx), &[rule]);
+    pay_first_route(ctx).await.map(|(_, ex)| ex)
+}
+
 async fn pending_no_challenge(ctx: &Ctx) -> Outcome {
-    let (_, ex) = {
-        let _faults = Faults::set(facilitator(ctx), &["settle=pending"]);
-        match pay_first_route(ctx).await {
-            Ok(v) => v,
-            Err(o) => return o,
-        }
+    let ex = match paid_under(ctx, "settle=pending").await {
+        Ok(ex) => ex,
+        Err(o) => return o,
     };
     if ex.is_success() {
         return Outcome::not_exercised(
@@ -223,12 +232,9 @@ async fn pending_no_challenge(ctx: &Ctx) -> Outcome {
 }
 
 async fn failure_receipt(ctx: &Ctx) -> Outcome {
-    let (_, ex) = {
-        let _faults = Faults::set(facilitator(ctx), &["settle=settle-failure"]);
-        match pay_first_route(ctx).await {
-            Ok(v) => v,
-            Err(o) => return o,
-        }
+    let ex = match paid_under(ctx, "settle=settle-failure").await {
+        Ok(ex) => ex,
+        Err(o) => return o,
     };
     if ex.is_success() {
         return Outcome::not_exercised(
@@ -267,9 +273,8 @@ async fn bounded_answer(ctx: &Ctx) -> Outcome {
         Ok(v) => v,
         Err(o) => return o,
     };
-    let rule = for_flow("verify=hang", &challenge);
     let ex = {
-        let _faults = Faults::set(facilitator(ctx), &[rule.as_str()]);
+        let _faults = Faults::set(facilitator(ctx), &[first_call_hangs(&challenge)]);
         ctx.target
             .send_hanging(paid(ctx), Some(&payment.value))
             .await
