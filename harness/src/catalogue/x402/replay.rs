@@ -84,14 +84,15 @@ async fn concurrent(ctx: &Ctx) -> Outcome {
     let results = futures::future::join_all(copies).await;
     let served: Vec<_> = results.iter().filter(|e| e.is_success()).collect();
     let settled = facilitator(ctx).journal().settlements_of(&payment.nonce);
-    if served.len() <= 1 && settled <= 1 {
+    // More settlements than copies served: a payer charged for nothing.
+    if served.len() <= 1 && settled <= 1 && settled <= served.len() {
         if served.is_empty() {
             return Outcome::not_exercised("no copy was served; the payment itself may be refused");
         }
         Outcome::pass("one copy served, one settlement")
     } else {
         let mut o = Outcome::fail(
-            "at most one copy served and one settlement",
+            "at most one copy served, and settled no more often than served",
             format!("{} served, {settled} settlement(s)", served.len()),
         );
         for e in served.into_iter().take(2) {
