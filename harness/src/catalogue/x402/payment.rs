@@ -10,6 +10,7 @@ use crate::payer::WrongPayment;
 use crate::protocol::codec::is_encoding;
 use crate::protocol::facilitator::SettlementResponse;
 use crate::protocol::{Dialect, Mode, decode_header};
+use crate::target::{Challenge, Exchange, PaymentHeader, RouteSpec};
 
 pub(super) fn register(d: Dialect, out: &mut Vec<Check>) {
     add(
@@ -252,25 +253,34 @@ fn receipt_encoding(ctx: &Ctx) -> CheckFuture<'_> {
     })
 }
 
+/// The `--failing` request paid validly: its offer, the payment and the answer, which must
+/// be the handler's own failure (not a success, not a refusal of the payment).
+async fn failing_route_paid(
+    ctx: &Ctx,
+) -> Result<(&RouteSpec, Challenge, PaymentHeader, Exchange), Outcome> {
+    let route = ctx
+        .target
+        .failing
+        .as_ref()
+        .expect("the runner checks needs");
+    let (challenge, payment) = valid_payment_for(ctx, route).await?;
+    let ex = ctx.target.send(route, Some(&payment.value), &[]).await;
+    if ex.is_success() || !ex.answered() || ex.status == 402 {
+        return Err(Outcome::not_exercised(format!(
+            "{route} with a valid payment did not fail in its handler ({}); name a request whose handler fails",
+            ex.describe()
+        ))
+        .with(&ex));
+    }
+    Ok((route, challenge, payment, ex))
+}
+
 fn no_settle_on_failure(ctx: &Ctx) -> CheckFuture<'_> {
     Box::pin(async move {
-        let route = ctx
-            .target
-            .failing
-            .as_ref()
-            .expect("the runner checks needs");
-        let (challenge, payment) = match valid_payment_for(ctx, route).await {
+        let (_, challenge, payment, ex) = match failing_route_paid(ctx).await {
             Ok(v) => v,
             Err(o) => return o,
         };
-        let ex = ctx.target.send(route, Some(&payment.value), &[]).await;
-        if ex.is_success() {
-            return Outcome::not_exercised(format!(
-                "{route} did not fail ({}); name a request whose handler fails",
-                ex.describe()
-            ))
-            .with(&ex);
-        }
         if challenge.is_upfront() {
             // The offer's own rules: settle once, then run the handler, whatever it answers.
             return match settlements(ctx, &payment.nonce) {
@@ -304,24 +314,11 @@ fn no_settle_on_failure(ctx: &Ctx) -> CheckFuture<'_> {
 
 fn verify_before_work(ctx: &Ctx) -> CheckFuture<'_> {
     Box::pin(async move {
-        let route = ctx
-            .target
-            .failing
-            .as_ref()
-            .expect("the runner checks needs");
-        let (challenge, valid) = match valid_payment_for(ctx, route).await {
+        // What the handler answers when it runs: its error, for a valid payment.
+        let (route, challenge, _, handler) = match failing_route_paid(ctx).await {
             Ok(v) => v,
             Err(o) => return o,
         };
-        // What the handler answers when it runs: its error, for a valid payment.
-        let handler = ctx.target.send(route, Some(&valid.value), &[]).await;
-        if handler.is_success() || !handler.answered() || handler.status == 402 {
-            return Outcome::not_exercised(format!(
-                "{route} with a valid payment did not fail in its handler ({}); name a request whose handler fails",
-                handler.describe()
-            ))
-            .with(&handler);
-        }
         let invalid = match pay(ctx, &challenge, Some(&WrongPayment::BadSignature)) {
             Ok(p) => p,
             Err(o) => return o,
