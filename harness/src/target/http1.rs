@@ -46,6 +46,8 @@ pub struct Http1 {
     answered: u64,
     /// Bytes read from it so far.
     received: u64,
+    /// A body larger than this is refused ([`MAX_BODY`] unless set).
+    max_body: usize,
 }
 
 /// What went wrong on a connection; after any, the connection is not reused.
@@ -91,7 +93,14 @@ impl Http1 {
             buf: BytesMut::new(),
             answered: 0,
             received: 0,
+            max_body: MAX_BODY,
         })
+    }
+
+    /// The same connection refusing bodies over `max_body` bytes instead of [`MAX_BODY`].
+    pub fn with_max_body(mut self, max_body: usize) -> Self {
+        self.max_body = max_body;
+        self
     }
 
     /// True when the server has closed the idle connection or sent something unasked: it
@@ -228,8 +237,8 @@ impl Http1 {
 
     /// Reads `n` body bytes.
     async fn read_exact(&mut self, n: usize) -> Result<Bytes, Failure> {
-        if n > MAX_BODY {
-            return Err(format!("a body of {n} bytes (over {MAX_BODY})").into());
+        if n > self.max_body {
+            return Err(format!("a body of {n} bytes (over {})", self.max_body).into());
         }
         // Room for what is announced, up to a read's worth: the rest as it arrives.
         if self.buf.len() < n {
@@ -287,8 +296,10 @@ impl Http1 {
             }
             let size = usize::try_from(size)
                 .ok()
-                .filter(|s| *s <= MAX_BODY - body.len())
-                .ok_or_else(|| format!("a body over {MAX_BODY} bytes (a chunk of {size})"))?;
+                .filter(|s| *s <= self.max_body.saturating_sub(body.len()))
+                .ok_or_else(|| {
+                    format!("a body over {} bytes (a chunk of {size})", self.max_body)
+                })?;
             let chunk = self.read_exact(size + 2).await?;
             if &chunk[size..] != b"\r\n" {
                 return Err("a chunk not followed by CRLF".into());
@@ -300,8 +311,8 @@ impl Http1 {
     /// Reads a body that ends with the connection.
     async fn read_to_close(&mut self) -> Result<Bytes, Failure> {
         while self.fill().await? > 0 {
-            if self.buf.len() > MAX_BODY {
-                return Err(format!("a body over {MAX_BODY} bytes").into());
+            if self.buf.len() > self.max_body {
+                return Err(format!("a body over {} bytes", self.max_body).into());
             }
         }
         Ok(self.buf.split().freeze())

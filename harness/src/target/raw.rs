@@ -52,7 +52,11 @@ pub(super) async fn perform_raw(request: RawRequest<'_>) -> Exchange {
             .await
             .map_err(|e| format!("cannot resolve {authority}: {e}"))?
             .collect();
-        let mut conn = Http1::connect(&addrs).await.map_err(|f| f.message)?;
+        let cap = usize::try_from(request.limits.cap).unwrap_or(usize::MAX);
+        let mut conn = Http1::connect(&addrs)
+            .await
+            .map_err(|f| f.message)?
+            .with_max_body(cap);
         conn.exchange(request.method, &path, &authority, &headers, body)
             .await
             .map(|(answer, _)| answer)
