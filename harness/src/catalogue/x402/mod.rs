@@ -96,6 +96,20 @@ async fn pay_first_route(ctx: &Ctx) -> Result<(PaymentHeader, Exchange), Outcome
     Ok((payment, ex))
 }
 
+/// Pays the first paid route validly and requires it served: the answer to grade, or
+/// "not exercised" when the valid payment itself was not served.
+async fn served_payment(ctx: &Ctx) -> Result<(PaymentHeader, Exchange), Outcome> {
+    let (payment, ex) = pay_first_route(ctx).await?;
+    if !ex.is_success() {
+        return Err(Outcome::not_exercised(format!(
+            "the valid payment was not served ({})",
+            ex.describe()
+        ))
+        .with(&ex));
+    }
+    Ok((payment, ex))
+}
+
 /// Sets fault rules on the mock facilitator for the life of the guard.
 struct Faults<'a>(&'a MockFacilitator);
 
