@@ -48,9 +48,25 @@ async fn pays_end_to_end(dialect: Dialect) {
             .all(|e| e.deviations.is_empty() && e.dialect == Some(dialect))
     );
 
-    // The same payment again is refused, and not settled again.
+    // x402 v2 and t402 offer payment-identifier: the same payment under the same id gets
+    // the first answer back, and is not settled again.
+    let replay = if dialect.is_v1() {
+        header
+    } else {
+        let resend = stack
+            .send(Method::GET, "/premium", Some(&header), None)
+            .await;
+        assert_eq!(resend.status(), 200);
+        assert_eq!(
+            resend.headers()[dialect.response_header()],
+            receipt.as_str()
+        );
+        assert_eq!(journal.settlements_of(&nonce), 1);
+        stack.under_fresh_id(&header)
+    };
+    // The same payment again (under a new id) is refused, and not settled again.
     let replay = stack
-        .send(Method::GET, "/premium", Some(&header), None)
+        .send(Method::GET, "/premium", Some(&replay), None)
         .await;
     assert_eq!(replay.status(), 402);
     let again = Challenge::read(dialect, replay).await;

@@ -145,10 +145,12 @@ async fn concurrent_copies_of_one_payment_succeed_at_most_once() {
     let (header, nonce) = stack.pay(&challenge, None);
     let mut copies = tokio::task::JoinSet::new();
     for _ in 0..8 {
+        // Each copy under its own payment-identifier id: copies under one id would rightly
+        // share the first answer (payment-id/concurrent grades that).
         let request = stack
             .http
             .get(stack.url("/premium"))
-            .header("PAYMENT-SIGNATURE", header.clone());
+            .header("PAYMENT-SIGNATURE", stack.under_fresh_id(&header));
         copies.spawn(async move { request.send().await.unwrap().status().as_u16() });
     }
     let statuses: Vec<u16> = copies.join_all().await;

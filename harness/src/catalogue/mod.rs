@@ -141,10 +141,7 @@ impl Ctx {
             .as_deref()
             .ok_or_else(|| PayError::Unpayable(Need::Lightning.how().to_string()))?;
         let paid = self.payer.pay_l402(lightning, challenges.preferred())?;
-        Ok(PaymentHeader {
-            value: paid.credential,
-            nonce: paid.payment_hash,
-        })
+        Ok(PaymentHeader::opaque(paid.credential, paid.payment_hash))
     }
 }
 

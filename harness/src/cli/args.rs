@@ -275,6 +275,11 @@ pub struct ServeReferenceArgs {
     /// settle, then run the handler, no /verify) instead of the authorization flow.
     #[arg(long)]
     pub upfront: bool,
+    /// x402 v2 and t402: whether to offer the payment-identifier extension (an idempotency
+    /// key: a resent payment gets its first answer, not a second charge). Default: required
+    /// for x402 v2, optional for t402; v1 has no extensions.
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub payment_id: Option<crate::reference::PaymentIdMode>,
     /// L402: how long a call to the Lightning backend may take before the request fails
     /// with 503.
     #[arg(long, value_name = "DUR", default_value = "5s", value_parser = parse_duration)]

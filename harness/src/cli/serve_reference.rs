@@ -108,6 +108,7 @@ async fn start_x402(
     config.facilitator_timeout = args.facilitator_timeout;
     config.max_payment_header_bytes = args.max_payment_header;
     config.upfront = args.upfront;
+    config.payment_id = args.payment_id.unwrap_or(config.payment_id);
     let server = ReferenceServer::start(config)
         .await
         .map_err(|e| cannot_listen(args, e))?;

@@ -95,7 +95,9 @@ pub async fn build(
             ));
         }
     }
-    pool.replays = replays;
+    // Replayed under fresh payment-identifier ids: the same id would rightly get the
+    // first answer back, which is no replay.
+    pool.replays = replays.iter().map(PaymentHeader::replayed).collect();
     Ok(pool)
 }
 
@@ -155,10 +157,7 @@ async fn pay_l402(ctx: &Ctx, route: &RouteSpec, n: usize) -> Result<Vec<PaymentH
             .payer
             .pay_l402(lightning, challenges.preferred())
             .map_err(|e| e.to_string())?;
-        Ok::<_, String>(PaymentHeader {
-            value: paid.credential,
-            nonce: paid.payment_hash,
-        })
+        Ok::<_, String>(PaymentHeader::opaque(paid.credential, paid.payment_hash))
     };
     futures::stream::iter((0..n).map(|_| one()))
         .buffer_unordered(PAY_CONCURRENCY)

@@ -16,6 +16,7 @@ pub mod exact;
 pub mod facilitator;
 pub mod l402;
 pub mod network;
+pub mod payment_id;
 pub mod reasons;
 pub mod schema;
 pub mod suite;

@@ -35,7 +35,8 @@ pub enum ReferenceFault {
     SilentRefusal,
     /// The requirements sent to the facilitator are the client's copy, not the server's.
     TrustClientOffer,
-    /// A payment header seen before with success is served again without the facilitator.
+    /// An authorization (nonce) served once is served again without the facilitator, under
+    /// any payment-identifier id (a cache keyed by the payment, not by the id).
     ReplayCache,
     /// The resource is served right after verification; settlement runs in the background
     /// and its result is ignored.
@@ -96,11 +97,28 @@ pub enum ReferenceFault {
     MethodBypass,
     /// A paid answer's status is rewritten to 200 (a handler's 201 or 202 is lost).
     RewriteStatus,
+    /// `payment-identifier` is advertised but ids are ignored: a resend is processed
+    /// afresh (and refused, its nonce spent) instead of getting its answer.
+    IdIgnored,
+    /// Ids are the cache key alone: another payment or route under a used id gets the
+    /// first request's answer instead of 409.
+    IdUnbound,
+    /// The 402 declares `required: true`, yet a payment without an id is served.
+    IdRequiredIgnored,
+    /// Any string is taken as an id (too short, too long, any character).
+    IdNoGrammar,
+    /// An id is stored only once answered: a resend while the first request is in flight
+    /// is processed too (and refused with a fresh challenge).
+    IdNoReservation,
+    /// A paid request is processed in the client connection's task: when the client
+    /// disconnects mid-settle the work is dropped, the settlement lands and its answer is
+    /// never kept for the id.
+    CancelOnDisconnect,
 }
 
 impl ReferenceFault {
     /// Every faulty build.
-    pub const ALL: [ReferenceFault; 38] = [
+    pub const ALL: [ReferenceFault; 44] = [
         ReferenceFault::No402,
         ReferenceFault::NoRequirements,
         ReferenceFault::DecimalAmount,
@@ -139,6 +157,12 @@ impl ReferenceFault {
         ReferenceFault::PendingChallenge,
         ReferenceFault::MethodBypass,
         ReferenceFault::RewriteStatus,
+        ReferenceFault::IdIgnored,
+        ReferenceFault::IdUnbound,
+        ReferenceFault::IdRequiredIgnored,
+        ReferenceFault::IdNoGrammar,
+        ReferenceFault::IdNoReservation,
+        ReferenceFault::CancelOnDisconnect,
     ];
 
     /// The checks (`SECTION/NAME`, in every suite that has them) written to catch this
@@ -205,6 +229,12 @@ impl ReferenceFault {
             PendingChallenge => &["resilience/pending-no-challenge"],
             MethodBypass => &["bypass/other-methods"],
             RewriteStatus => &["payment/handler-status-kept"],
+            IdIgnored => &["payment-id/cached-response"],
+            IdUnbound => &["payment-id/conflict"],
+            IdRequiredIgnored => &["payment-id/required"],
+            IdNoGrammar => &["payment-id/id-format"],
+            IdNoReservation => &["payment-id/concurrent", "retry/while-settling"],
+            CancelOnDisconnect => &["retry/after-disconnect"],
         }
     }
 
@@ -249,6 +279,12 @@ impl ReferenceFault {
             ReferenceFault::PendingChallenge => "pending-challenge",
             ReferenceFault::MethodBypass => "method-bypass",
             ReferenceFault::RewriteStatus => "rewrite-status",
+            ReferenceFault::IdIgnored => "id-ignored",
+            ReferenceFault::IdUnbound => "id-unbound",
+            ReferenceFault::IdRequiredIgnored => "id-required-ignored",
+            ReferenceFault::IdNoGrammar => "id-no-grammar",
+            ReferenceFault::IdNoReservation => "id-no-reservation",
+            ReferenceFault::CancelOnDisconnect => "cancel-on-disconnect",
         }
     }
 }

@@ -8,6 +8,7 @@
 
 mod facilitator_client;
 pub mod faults;
+mod idempotency;
 pub mod l402;
 mod offers;
 mod paywall;
@@ -62,6 +63,8 @@ pub struct ReferenceConfig {
     /// Declares and follows the `upfront` payment flow (settle, then run the handler, no
     /// `/verify`) instead of the default `authorization` flow (verify, handler, settle).
     pub upfront: bool,
+    /// Whether it offers the `payment-identifier` extension (x402 v2 and t402 only).
+    pub payment_id: PaymentIdMode,
     /// A deliberately broken behaviour, for the mutation matrix; `None` is the correct server.
     pub fault: Option<ReferenceFault>,
 }
@@ -85,7 +88,31 @@ impl ReferenceConfig {
             max_header_bytes: 16 * 1024,
             max_payment_header_bytes: 8 * 1024,
             upfront: false,
+            payment_id: PaymentIdMode::default_for(dialect),
             fault: None,
+        }
+    }
+}
+
+/// Whether a reference server offers the `payment-identifier` extension (an idempotency
+/// key that makes a resent payment get its first answer, not a second charge).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PaymentIdMode {
+    /// Not advertised; ids in payments are ignored.
+    Off,
+    /// Advertised with `required: false`: a payment may carry an id.
+    Optional,
+    /// Advertised with `required: true`: a payment without an id gets 400.
+    Required,
+}
+
+impl PaymentIdMode {
+    /// The embedded default: x402 v2 requires an id, t402 offers it, v1 has no extensions.
+    pub fn default_for(dialect: Dialect) -> Self {
+        match dialect {
+            Dialect::X402V2 => PaymentIdMode::Required,
+            Dialect::T402 => PaymentIdMode::Optional,
+            Dialect::X402V1 | Dialect::T402V1 => PaymentIdMode::Off,
         }
     }
 }

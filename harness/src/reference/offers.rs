@@ -1,8 +1,9 @@
 //! What the reference servers charge, and the offers they write for it.
 
-use super::ReferenceConfig;
 use super::faults::ReferenceFault;
+use super::{PaymentIdMode, ReferenceConfig};
 use crate::protocol::network::v1_name;
+use crate::protocol::payment_id;
 use crate::protocol::v1::{PaymentRequiredV1, PaymentRequirementsV1};
 use crate::protocol::v2::{PaymentRequired, PaymentRequirements, ResourceInfo};
 use crate::protocol::{Dialect, Message, to_wire_json};
@@ -40,12 +41,18 @@ pub fn paid_routes(config: &ReferenceConfig) -> [PaidRoute; 2] {
     ]
 }
 
-/// What is sold (padded to 10 KiB under the `huge-requirements` fault).
+/// What is sold (padded to 10 KiB under `huge-requirements`, with '?????' under
+/// `url-safe-base64`).
 fn description(config: &ReferenceConfig, route: &PaidRoute) -> String {
-    if config.fault == Some(ReferenceFault::HugeRequirements) {
-        format!("{} {}", route.description, "x".repeat(10 * 1024))
-    } else {
-        route.description.to_string()
+    match config.fault {
+        Some(ReferenceFault::HugeRequirements) => {
+            format!("{} {}", route.description, "x".repeat(10 * 1024))
+        }
+        // Five '?' hold a whole 3-byte group at any offset, which encodes to `Pz8/`: the
+        // URL-safe alphabet then differs from the standard one whatever the port in the
+        // URL (without it, some documents encode the same in both alphabets).
+        Some(ReferenceFault::UrlSafeBase64) => format!("{} ?????", route.description),
+        _ => route.description.to_string(),
     }
 }
 
@@ -143,7 +150,7 @@ pub fn payment_required(
                     mime_type: Some("application/json".into()),
                 },
                 accepts: vec![offer_v2(config, route)],
-                extensions: None,
+                extensions: extensions(config),
             },
         ),
     };
@@ -156,4 +163,20 @@ pub fn payment_required(
         }
     }
     document
+}
+
+/// The 402's `extensions`: the `payment-identifier` declaration when the server offers it.
+fn extensions(config: &ReferenceConfig) -> Option<Map<String, Value>> {
+    let required = match config.payment_id {
+        _ if config.fault == Some(ReferenceFault::IdRequiredIgnored) => true,
+        PaymentIdMode::Off => return None,
+        PaymentIdMode::Optional => false,
+        PaymentIdMode::Required => true,
+    };
+    let mut extensions = Map::new();
+    extensions.insert(
+        payment_id::EXTENSION.into(),
+        payment_id::declaration(required),
+    );
+    Some(extensions)
 }

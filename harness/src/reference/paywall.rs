@@ -2,12 +2,14 @@
 //! settle, answer. The [`ReferenceFault`] hooks break one step each for the mutation matrix;
 //! with no fault the flow is the correct one.
 
-use super::ReferenceConfig;
 use super::facilitator_client::{FacilitatorClient, FacilitatorError};
 use super::faults::ReferenceFault;
+use super::idempotency::{Binding, IdempotencyStore, Lookup, Reservation, wait_for};
 use super::offers::{PaidRoute, offer_json, paid_routes, payment_required};
+use super::{PaymentIdMode, ReferenceConfig};
 use crate::protocol::codec::encode_base64;
 use crate::protocol::facilitator::SettlementResponse;
+use crate::protocol::payment_id;
 use crate::protocol::reasons::{INVALID_PAYLOAD, INVALID_PAYMENT_REQUIREMENTS, SETTLEMENT_PENDING};
 use crate::protocol::v1::PaymentPayloadV1;
 use crate::protocol::v2::PaymentPayload;
@@ -36,9 +38,15 @@ pub struct Paywall {
     pub config: ReferenceConfig,
     /// Its facilitator client.
     pub facilitator: FacilitatorClient,
-    /// Payment headers served once (used only by the `replay-cache` fault).
+    /// Authorizations (nonces) served once (used only by the `replay-cache` fault).
     pub served: Mutex<HashSet<String>>,
+    /// The `payment-identifier` ids seen and their answers.
+    ids: IdempotencyStore,
 }
+
+/// Marks an answer whose payment was settled: the answer a resend of its id gets.
+#[derive(Debug, Clone, Copy)]
+struct Settled;
 
 /// One paid request, as the paywall sees it.
 pub struct PaidRequest<'a> {
@@ -75,6 +83,7 @@ impl Paywall {
             facilitator: FacilitatorClient::new(&config.facilitator_url, timeout),
             config,
             served: Mutex::new(HashSet::new()),
+            ids: IdempotencyStore::default(),
         }
     }
 
@@ -183,14 +192,49 @@ impl Paywall {
         let Ok(payment) = payment.to_str() else {
             return self.malformed(&url, route, "the payment header is not ASCII");
         };
-        if self.has(ReferenceFault::ReplayCache) && self.lock_served().contains(payment) {
-            return output_response(&handler(request.body));
-        }
         let payload_json = match self.read_payment(payment) {
             Ok(json) => json,
             Err(e) => return self.malformed(&url, route, &e.to_string()),
         };
-        let offer = self.requirements(route, &url, &payload_json);
+        // `replay-cache` remembers what it served by the authorization, not by an id.
+        let authorization = payload_json
+            .pointer("/payload/authorization/nonce")
+            .and_then(Value::as_str)
+            .unwrap_or(payment)
+            .to_string();
+        if self.has(ReferenceFault::ReplayCache) && self.lock_served().contains(&authorization) {
+            return output_response(&handler(request.body));
+        }
+        // The id is looked up before verifying: a resend of a settled payment would fail
+        // verification, and its answer is what the client lost.
+        let reservation = match self.reserve_id(route, &url, &request, &payload_json).await {
+            Ok(reservation) => reservation,
+            Err(answer) => return answer,
+        };
+        let response = self
+            .process(route, &url, &request, handler, &authorization, payload_json)
+            .await;
+        match reservation {
+            Some(r) => {
+                let settled = response.extensions().get::<Settled>().is_some();
+                r.keep(response, settled).await
+            }
+            None => response,
+        }
+    }
+
+    /// Verifies, runs the handler and settles one decoded payment.
+    async fn process(
+        &self,
+        route: &PaidRoute,
+        url: &str,
+        request: &PaidRequest<'_>,
+        handler: impl Fn(&Bytes) -> HandlerOutput,
+        authorization: &str,
+        payload_json: Value,
+    ) -> Response {
+        let dialect = self.config.dialect;
+        let offer = self.requirements(route, url, &payload_json);
         if !self.has(ReferenceFault::TrustClientOffer) && !self.matches_offer(&payload_json, &offer)
         {
             if self.has(ReferenceFault::ServeInvalid) {
@@ -199,7 +243,7 @@ impl Paywall {
             let error = format!(
                 "{INVALID_PAYMENT_REQUIREMENTS}: the payment does not match this route's offer"
             );
-            return self.refusal(&url, route, &error);
+            return self.refusal(url, route, &error);
         }
         let version = if self.has(ReferenceFault::MalformedFacilitatorRequest) {
             json!(dialect.version().to_string())
@@ -219,7 +263,7 @@ impl Paywall {
         });
         if self.config.upfront {
             return self
-                .upfront(route, &url, &body, &request, handler, payment)
+                .upfront(route, url, &body, request, handler, authorization)
                 .await;
         }
         if !self.has(ReferenceFault::SkipVerify) {
@@ -234,7 +278,7 @@ impl Paywall {
                         let _ = self.facilitator.settle(dialect, &body).await;
                     }
                     let reason = v.invalid_reason.unwrap_or_else(|| "payment_invalid".into());
-                    return self.refusal(&url, route, &reason);
+                    return self.refusal(url, route, &reason);
                 }
                 Err(_) if self.has(ReferenceFault::FailOpen) => {
                     return output_response(&handler(request.body));
@@ -267,8 +311,8 @@ impl Paywall {
             None => self.facilitator.settle(dialect, &body).await,
         };
         match settlement {
-            Ok(s) if s.success => self.served(&output, &s, payment),
-            other => self.not_settled(other, &url, route),
+            Ok(s) if s.success => self.served(&output, &s, authorization),
+            other => self.not_settled(other, url, route),
         }
     }
 
@@ -281,21 +325,27 @@ impl Paywall {
         body: &Value,
         request: &PaidRequest<'_>,
         handler: impl Fn(&Bytes) -> HandlerOutput,
-        payment: &str,
+        authorization: &str,
     ) -> Response {
         match self.facilitator.settle(self.config.dialect, body).await {
-            Ok(s) if s.success => self.served(&handler(request.body), &s, payment),
+            Ok(s) if s.success => self.served(&handler(request.body), &s, authorization),
             Err(_) if self.has(ReferenceFault::FailOpen) => output_response(&handler(request.body)),
             other => self.not_settled(other, url, route),
         }
     }
 
     /// A settled request's answer: the handler's, not publicly cacheable, with the receipt.
-    fn served(&self, output: &HandlerOutput, s: &SettlementResponse, payment: &str) -> Response {
+    fn served(
+        &self,
+        output: &HandlerOutput,
+        s: &SettlementResponse,
+        authorization: &str,
+    ) -> Response {
         if self.has(ReferenceFault::ReplayCache) {
-            self.lock_served().insert(payment.to_string());
+            self.lock_served().insert(authorization.to_string());
         }
         let mut response = output_response(output);
+        response.extensions_mut().insert(Settled);
         if self.has(ReferenceFault::RewriteStatus) {
             *response.status_mut() = StatusCode::OK;
         }
@@ -469,4 +519,101 @@ impl Paywall {
             &json!({"error": "facilitator_unavailable", "message": message}),
         )
     }
+}
+
+impl Paywall {
+    /// Whether this server offers the `payment-identifier` extension (never in v1).
+    fn payment_id_mode(&self) -> PaymentIdMode {
+        match self.config.payment_id {
+            _ if self.config.dialect.is_v1() => PaymentIdMode::Off,
+            _ if self.has(ReferenceFault::IdRequiredIgnored) => PaymentIdMode::Optional,
+            mode => mode,
+        }
+    }
+
+    /// Reads the payment's `payment-identifier` id and looks it up: `Ok(Some)` reserves a
+    /// new id for this request, `Ok(None)` is a payment without one (or a server without
+    /// the extension), `Err` is the answer to send instead of processing the payment: the
+    /// cached answer, 409 for an id bound to another request, 400 for a missing or
+    /// malformed id.
+    async fn reserve_id(
+        &self,
+        route: &PaidRoute,
+        url: &str,
+        request: &PaidRequest<'_>,
+        payload: &Value,
+    ) -> Result<Option<Reservation>, Response> {
+        let mode = self.payment_id_mode();
+        if mode == PaymentIdMode::Off {
+            return Ok(None);
+        }
+        let id = match payment_id::id_of(payload) {
+            None if mode == PaymentIdMode::Required => {
+                return Err(self.bad_id(
+                    url,
+                    route,
+                    "this server requires a payment-identifier: put an id in extensions.payment-identifier.info.id",
+                ));
+            }
+            None => return Ok(None),
+            Some(Err(e)) => return Err(self.bad_id(url, route, &e)),
+            Some(Ok(id)) => id,
+        };
+        if !self.has(ReferenceFault::IdNoGrammar)
+            && let Some(e) = payment_id::grammar_error(id)
+        {
+            return Err(self.bad_id(url, route, &e));
+        }
+        if self.has(ReferenceFault::IdIgnored) {
+            return Ok(None);
+        }
+        let binding = Binding {
+            method: request.method.to_string(),
+            path: route.path,
+            payload: payload.clone(),
+        };
+        let bound = !self.has(ReferenceFault::IdUnbound);
+        let reserve = !self.has(ReferenceFault::IdNoReservation);
+        match self.ids.lookup(id, binding, bound, reserve) {
+            Lookup::Fresh(reservation) => Ok(Some(reservation)),
+            Lookup::Cached(cached) => Err(cached.response()),
+            Lookup::InFlight(rx) => {
+                // The first request verifies and settles: wait as long as both may take.
+                let bound = self.config.facilitator_timeout * 2 + Duration::from_secs(1);
+                match wait_for(rx, bound).await {
+                    Some(cached) => Err(cached.response()),
+                    None => Err(in_progress()),
+                }
+            }
+            Lookup::Conflict => Err(json_response(
+                StatusCode::CONFLICT,
+                &json!({
+                    "error": "payment_identifier_conflict",
+                    "message": "this payment-identifier id was used with another payment or route; use a fresh id"
+                }),
+            )),
+        }
+    }
+
+    /// 400 for a payment whose `payment-identifier` id is missing or malformed.
+    fn bad_id(&self, url: &str, route: &PaidRoute, detail: &str) -> Response {
+        let error = format!("invalid_payment_identifier: {detail}");
+        self.challenge(StatusCode::BAD_REQUEST, url, route, &error)
+    }
+}
+
+/// The answer to a resend whose first request is still running or ended unsettled: a
+/// retryable error, never a challenge (the payer would pay again).
+fn in_progress() -> Response {
+    let mut response = json_response(
+        StatusCode::SERVICE_UNAVAILABLE,
+        &json!({
+            "error": "payment_identifier_in_progress",
+            "message": "a request with this payment-identifier id is still being processed; retry shortly"
+        }),
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    response
 }

@@ -138,12 +138,12 @@ async fn premium_handler(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let request = PaidRequest {
-        method: &method,
-        headers: &headers,
-        body: &body,
+    let request = OwnedRequest {
+        method,
+        headers,
+        body,
     };
-    app.paywall.handle(&app.premium, request, premium).await
+    paid(app, |app| &app.premium, premium, request).await
 }
 
 async fn compute_handler(
@@ -152,12 +152,52 @@ async fn compute_handler(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let request = PaidRequest {
-        method: &method,
-        headers: &headers,
-        body: &body,
+    let request = OwnedRequest {
+        method,
+        headers,
+        body,
     };
-    app.paywall.handle(&app.compute, request, compute).await
+    paid(app, |app| &app.compute, compute, request).await
+}
+
+/// A paid request, owned so that its processing can outlive the client's connection.
+struct OwnedRequest {
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+/// Runs the paywall for one request in a task of its own: a client that disconnects
+/// mid-settle does not cancel the settlement's bookkeeping, so the answer is kept for its
+/// `payment-identifier` id (under `cancel-on-disconnect`, in the connection's task).
+async fn paid(
+    app: Arc<App>,
+    route: fn(&App) -> &PaidRoute,
+    handler: fn(&Bytes) -> HandlerOutput,
+    request: OwnedRequest,
+) -> Response {
+    let detached = app.paywall.config.fault != Some(ReferenceFault::CancelOnDisconnect);
+    let work = async move {
+        let paid = PaidRequest {
+            method: &request.method,
+            headers: &request.headers,
+            body: &request.body,
+        };
+        app.paywall.handle(route(&app), paid, handler).await
+    };
+    if !detached {
+        return work.await;
+    }
+    match tokio::spawn(work).await {
+        Ok(response) => response,
+        Err(e) => {
+            tracing::error!(error = %e, "a paid request's task failed");
+            json_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &json!({"error": "internal_error", "message": "the request failed"}),
+            )
+        }
+    }
 }
 
 fn output(o: HandlerOutput) -> Response {

@@ -79,7 +79,12 @@ fn payment(
         return Ok(None);
     };
     if let Some(replay) = &pay.replay {
-        let earlier = done.get(replay.get_ref()).and_then(|d| d.payment.clone());
+        // A replay is the same authorization; under a fresh payment-identifier id, since
+        // the same id would rightly get the first answer back.
+        let earlier = done
+            .get(replay.get_ref())
+            .and_then(|d| d.payment.as_ref())
+            .map(PaymentHeader::replayed);
         return earlier.map(Some).ok_or_else(|| {
             Outcome::not_exercised(format!(
                 "step '{}' sent no payment to replay",
@@ -130,10 +135,22 @@ async fn run_step(step: &Step, ctx: &Ctx, done: &HashMap<String, Done>) -> (Opti
         .and_then(|p| p.copies)
         .unwrap_or(1)
         .max(1);
-    let value = payment.as_ref().map(|p| p.value.as_str());
-    let exchanges: Vec<Exchange> =
-        futures::future::join_all((0..copies).map(|_| ctx.target.send(&spec, value, &headers)))
-            .await;
+    // Copies race one authorization, each under its own payment-identifier id (copies
+    // under one id would rightly share one answer).
+    let values: Vec<Option<String>> = (0..copies)
+        .map(|_| {
+            payment.as_ref().map(|p| match copies {
+                1 => p.value.clone(),
+                _ => p.replayed().value,
+            })
+        })
+        .collect();
+    let exchanges: Vec<Exchange> = futures::future::join_all(
+        values
+            .iter()
+            .map(|value| ctx.target.send(&spec, value.as_deref(), &headers)),
+    )
+    .await;
     let calls = ctx.facilitator.as_ref().map(|f| f.journal().since(mark));
     // The flow of what was paid: the offer's, or, for a replay, the replayed step's.
     let upfront = step

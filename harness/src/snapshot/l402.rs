@@ -9,7 +9,7 @@ use crate::catalogue::Ctx;
 use crate::protocol::Mode;
 use crate::protocol::l402::Token;
 use crate::protocol::l402::{TokenKind, decode_invoice, format_credential, read_challenges};
-use crate::target::Exchange;
+use crate::target::{Exchange, PaymentHeader};
 use alloy::primitives::{B256, hex};
 use serde_json::{Value, json};
 
@@ -109,7 +109,7 @@ pub(super) async fn capture(ctx: &Ctx, config: &SnapshotConfig) -> Vec<Captured>
             .and_then(|ln| {
                 ctx.payer
                     .pay_l402(ln, &chosen)
-                    .map(|paid| paid.credential)
+                    .map(|paid| PaymentHeader::opaque(paid.credential, paid.payment_hash))
                     .map_err(|e| format!("paycheck cannot pay this invoice: {e}"))
             });
         capture_paid(ctx, route, &base, payment, config, &mut out).await;

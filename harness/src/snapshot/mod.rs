@@ -14,7 +14,7 @@ use crate::catalogue::{Ctx, Level, Status};
 use crate::payer::WrongPayment;
 use crate::protocol::Suite;
 use crate::protocol::codec::decode_base64;
-use crate::target::{Exchange, RouteSpec};
+use crate::target::{Exchange, PaymentHeader, RouteSpec};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -131,13 +131,13 @@ pub(crate) async fn capture_paid(
     ctx: &Ctx,
     route: &RouteSpec,
     base: &str,
-    payment: Result<String, String>,
+    payment: Result<PaymentHeader, String>,
     config: &SnapshotConfig,
     out: &mut Vec<Captured>,
 ) {
     let name = |case: &str| format!("{base}__{case}");
-    let value = match payment {
-        Ok(v) => v,
+    let payment = match payment {
+        Ok(p) => p,
         Err(why) => {
             if config.require_paid {
                 out.push((
@@ -150,7 +150,7 @@ pub(crate) async fn capture_paid(
             return;
         }
     };
-    let paid = ctx.target.send(route, Some(&value), &[]).await;
+    let paid = ctx.target.send(route, Some(&payment.value), &[]).await;
     let doc = if paid.answered() && !paid.is_success() && config.require_paid {
         Err(format!(
             "{} to a valid payment: an answer that was not served is no baseline for the paid case",
@@ -160,7 +160,11 @@ pub(crate) async fn capture_paid(
         document(ctx, &paid, config)
     };
     out.push((name("paid"), doc));
-    let replay = ctx.target.send(route, Some(&value), &[]).await;
+    // Under a fresh payment-identifier id: the same id would rightly get the paid answer.
+    let replay = ctx
+        .target
+        .send(route, Some(&payment.replayed().value), &[])
+        .await;
     out.push((name("replay"), document(ctx, &replay, config)));
 }
 
@@ -203,7 +207,6 @@ pub async fn capture(ctx: &Ctx, config: &SnapshotConfig) -> Vec<Captured> {
         let payment = ctx
             .target
             .pay(&ctx.payer, &challenge, None)
-            .map(|p| p.value)
             .map_err(|e| format!("paycheck cannot pay this offer: {e}"));
         capture_paid(ctx, route, &base, payment, config, &mut out).await;
     }

@@ -14,12 +14,14 @@ pub use routes::RouteSpec;
 
 use crate::payer::{PayError, Payer, WrongPayment};
 use crate::protocol::l402::{Challenges, read_challenges};
+use crate::protocol::payment_id;
 use crate::protocol::v1::PaymentRequiredV1;
-use crate::protocol::v2::PaymentRequired;
+use crate::protocol::v2::{PaymentPayload, PaymentRequired};
 use crate::protocol::{
     DecodeError, Dialect, Mode, Suite, decode_header, decode_json, encode_header,
 };
 use reqwest::Method;
+use serde_json::{Map, Value};
 use std::time::Duration;
 
 /// Headers a response may have; more is a broken answer. The response head as a whole is
@@ -78,6 +80,15 @@ impl Challenge {
         }
     }
 
+    /// Whether the challenge advertises the `payment-identifier` extension: `None` when
+    /// it does not (or cannot: v1 and L402), else whether it requires an id.
+    pub fn payment_id(&self) -> Option<bool> {
+        match self {
+            Challenge::V2(r) => payment_id::advertised(r.extensions.as_ref()),
+            Challenge::V1(_) | Challenge::L402(_) => None,
+        }
+    }
+
     /// True when the first offer declares `extra.paymentFlow = "upfront"` (settle, then do
     /// the work); an offer that declares nothing is the `authorization` flow.
     pub fn is_upfront(&self) -> bool {
@@ -115,6 +126,66 @@ pub struct PaymentHeader {
     pub value: String,
     /// The authorization nonce (`0x…`, lower case); for L402, the payment hash in hex.
     pub nonce: String,
+    /// The `payment-identifier` id it carries: x402 v2 and t402 payments for offers that
+    /// advertise the extension.
+    pub payment_id: Option<String>,
+    /// The v2 payload it encodes, to send the same authorization under another id.
+    signed: Option<(Dialect, PaymentPayload)>,
+}
+
+impl PaymentHeader {
+    /// A header with no payload paycheck can rewrite (L402 credentials).
+    pub fn opaque(value: String, nonce: String) -> Self {
+        Self {
+            value,
+            nonce,
+            payment_id: None,
+            signed: None,
+        }
+    }
+
+    /// The same authorization with its `payment-identifier` id replaced by `id`, or the
+    /// extension removed (`None`). A v1 or L402 payment has no extensions: it is unchanged.
+    pub fn with_payment_id(&self, id: Option<&str>) -> Self {
+        let Some((dialect, payload)) = &self.signed else {
+            return self.clone();
+        };
+        let mut payload = payload.clone();
+        let mut extensions = match payload.extensions.take() {
+            Some(Value::Object(map)) => map,
+            _ => Map::new(),
+        };
+        match id {
+            Some(id) => {
+                let declared = extensions
+                    .remove(payment_id::EXTENSION)
+                    .unwrap_or_else(|| payment_id::declaration(false));
+                extensions.insert(
+                    payment_id::EXTENSION.into(),
+                    payment_id::echo(&declared, id),
+                );
+            }
+            None => {
+                extensions.remove(payment_id::EXTENSION);
+            }
+        }
+        payload.extensions = (!extensions.is_empty()).then_some(Value::Object(extensions));
+        Self {
+            value: encode_header(*dialect, &payload),
+            nonce: self.nonce.clone(),
+            payment_id: id.map(str::to_string),
+            signed: Some((*dialect, payload)),
+        }
+    }
+
+    /// The same authorization as a replay: under a fresh id when it carries one (the same
+    /// id would rightly get the cached answer), else byte for byte.
+    pub fn replayed(&self) -> Self {
+        match self.payment_id {
+            Some(_) => self.with_payment_id(Some(&payment_id::fresh_id())),
+            None => self.clone(),
+        }
+    }
 }
 
 impl Target {
@@ -340,8 +411,15 @@ impl Target {
                     .accepts
                     .first()
                     .ok_or_else(|| PayError::Unpayable("accepts is empty".into()))?;
-                let p = payer.pay_v2(offer, Some(r.resource.clone()), wrong)?;
-                (encode_header(self.dialect(), &p), p.payload)
+                let mut p = payer.pay_v2(offer, Some(r.resource.clone()), wrong)?;
+                let id = payment_id::attach(&mut p, r.extensions.as_ref());
+                let header = PaymentHeader {
+                    value: encode_header(self.dialect(), &p),
+                    nonce: nonce_of(&p.payload),
+                    payment_id: id,
+                    signed: Some((self.dialect(), p)),
+                };
+                return Ok(header);
             }
             Challenge::V1(r) => {
                 let offer = r
@@ -357,12 +435,16 @@ impl Target {
                 ));
             }
         };
-        let nonce = payload["authorization"]["nonce"]
-            .as_str()
-            .unwrap_or_default()
-            .to_lowercase();
-        Ok(PaymentHeader { value, nonce })
+        Ok(PaymentHeader::opaque(value, nonce_of(&payload)))
     }
+}
+
+/// The authorization nonce of an exact EVM payload, lower case.
+fn nonce_of(payload: &Value) -> String {
+    payload["authorization"]["nonce"]
+        .as_str()
+        .unwrap_or_default()
+        .to_lowercase()
 }
 
 /// Why a challenge could not be read.

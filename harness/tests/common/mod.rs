@@ -8,6 +8,7 @@ pub mod spawned;
 
 use paycheck::mocks::MockFacilitator;
 use paycheck::payer::{Payer, WrongPayment};
+use paycheck::protocol::payment_id;
 use paycheck::protocol::v1::{PaymentPayloadV1, PaymentRequiredV1};
 use paycheck::protocol::v2::{PaymentPayload, PaymentRequired};
 use paycheck::protocol::{Dialect, Mode, decode_header, decode_json, encode_header};
@@ -82,10 +83,11 @@ impl Stack {
         let d = self.dialect();
         match challenge {
             Challenge::V2(req) => {
-                let p = self
+                let mut p = self
                     .payer
                     .pay_v2(&req.accepts[0], Some(req.resource.clone()), wrong)
                     .unwrap();
+                payment_id::attach(&mut p, req.extensions.as_ref());
                 let nonce = p.payload["authorization"]["nonce"]
                     .as_str()
                     .unwrap()
@@ -101,6 +103,19 @@ impl Stack {
                 (encode_header(d, &p), nonce)
             }
         }
+    }
+
+    /// The same v2 payment under a fresh payment-identifier id (a replay, where the same
+    /// id would rightly get the first answer back).
+    pub fn under_fresh_id(&self, header: &str) -> String {
+        let d = self.dialect();
+        let mut payload = decode_header::<PaymentPayload>(d, Mode::Strict, header)
+            .unwrap()
+            .value;
+        let mut declared = serde_json::Map::new();
+        declared.insert(payment_id::EXTENSION.into(), payment_id::declaration(false));
+        assert!(payment_id::attach(&mut payload, Some(&declared)).is_some());
+        encode_header(d, &payload)
     }
 
     pub async fn stop(self) {

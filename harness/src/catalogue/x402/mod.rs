@@ -8,6 +8,7 @@ mod rejection;
 mod replay;
 mod replicas;
 mod resilience;
+mod retry;
 mod signal;
 
 use super::spec::{Spec, add, body};
@@ -28,6 +29,7 @@ pub(super) fn all(dialect: Dialect) -> Vec<Check> {
     bypass::register(dialect, &mut out);
     replay::register(dialect, &mut out);
     replicas::register(dialect, &mut out);
+    retry::register(dialect, &mut out);
     resilience::register(dialect, &mut out);
     hygiene::register(dialect, &mut out);
     out

@@ -58,7 +58,12 @@ async fn interleaved(ctx: &Ctx) -> Outcome {
         Err(o) => return o,
     };
     ctx.target.send(route, Some(&other.value), &[]).await;
-    let replay = ctx.target.send(route, Some(&payment.value), &[]).await;
+    // The same authorization under a fresh id: the same id would rightly get the cached
+    // answer (payment-id/cached-response grades that).
+    let replay = ctx
+        .target
+        .send(route, Some(&payment.replayed().value), &[])
+        .await;
     let settled = facilitator(ctx).journal().settlements_of(&payment.nonce);
     if replay.is_success() || settled != 1 {
         Outcome::fail(
@@ -80,7 +85,9 @@ async fn concurrent(ctx: &Ctx) -> Outcome {
     // A slow /settle widens the race window, as a real chain does: every copy arrives
     // while the first settlement is still in flight.
     let _slow = Faults::set(facilitator(ctx), &["settle=latency:200ms"]);
-    let copies = (0..8).map(|_| ctx.target.send(route, Some(&payment.value), &[]));
+    // Each copy under its own payment-identifier id (payment-id/concurrent races one id).
+    let values: Vec<String> = (0..8).map(|_| payment.replayed().value).collect();
+    let copies = values.iter().map(|v| ctx.target.send(route, Some(v), &[]));
     let results = futures::future::join_all(copies).await;
     let served: Vec<_> = results.iter().filter(|e| e.is_success()).collect();
     let settled = facilitator(ctx).journal().settlements_of(&payment.nonce);

@@ -84,7 +84,9 @@ fn cross_replay(ctx: &Ctx) -> CheckFuture<'_> {
         };
         let mut answers = Vec::new();
         for (i, replica) in ctx.replicas.iter().enumerate() {
-            let ex = replica.send(paid(ctx), Some(&payment.value), &[]).await;
+            let ex = replica
+                .send(paid(ctx), Some(&payment.replayed().value), &[])
+                .await;
             answers.push((i + 2, replica, ex));
         }
         let settled = settlements(ctx, &payment.nonce).unwrap_or(0);
@@ -124,7 +126,7 @@ fn concurrent(ctx: &Ctx) -> CheckFuture<'_> {
         let _slow = Faults::set(facilitator(ctx), &["settle=latency:200ms"]);
         let sends = (0..RACED_COPIES).map(|i| {
             let target = all[i % count];
-            let value = payment.value.clone();
+            let value = payment.replayed().value;
             async move {
                 let ex = target.send(paid(ctx), Some(&value), &[]).await;
                 (i % count + 1, target, ex)

@@ -101,6 +101,8 @@ pub struct Journal {
     /// `Some(n)`: keep the latest `n` entries, without their request bodies.
     capacity: Option<usize>,
     entries: Mutex<Entries>,
+    /// Woken at every change, for [`Journal::wait_until`].
+    changed: tokio::sync::Notify,
 }
 
 #[derive(Debug, Default)]
@@ -110,6 +112,8 @@ struct Entries {
     total: usize,
     /// Successful settlements by nonce (lower case), over every entry ever recorded.
     settled: std::collections::HashMap<String, usize>,
+    /// Nonces (lower case) whose `/settle` call has begun, answered or not.
+    settling: std::collections::HashSet<String>,
 }
 
 impl Default for Journal {
@@ -125,6 +129,7 @@ impl Journal {
             start: Instant::now(),
             capacity,
             entries: Mutex::new(Entries::default()),
+            changed: tokio::sync::Notify::new(),
         }
     }
 
@@ -150,6 +155,40 @@ impl Journal {
             }
         }
         entries.kept.push_back(entry);
+        drop(entries);
+        self.changed.notify_waiters();
+    }
+
+    /// Notes that a `/settle` call for `nonce` has begun (it is journaled when answered).
+    pub fn settle_began(&self, nonce: &str) {
+        self.lock().settling.insert(nonce.to_lowercase());
+        self.changed.notify_waiters();
+    }
+
+    /// Whether a `/settle` call for one payment (by nonce) has begun.
+    pub fn settle_begun(&self, nonce: &str) -> bool {
+        self.lock().settling.contains(&nonce.to_lowercase())
+    }
+
+    /// Waits until `done` holds for the journal (checked at every change), or `bound`
+    /// passed; returns whether it holds.
+    pub async fn wait_until(
+        &self,
+        bound: std::time::Duration,
+        done: impl Fn(&Self) -> bool,
+    ) -> bool {
+        let wait = async {
+            loop {
+                let changed = self.changed.notified();
+                tokio::pin!(changed);
+                changed.as_mut().enable();
+                if done(self) {
+                    return;
+                }
+                changed.await;
+            }
+        };
+        tokio::time::timeout(bound, wait).await.is_ok()
     }
 
     /// A copy of every entry kept, oldest first.

@@ -242,11 +242,26 @@ async fn verify_handler(State(state): Shared, body: Bytes) -> Response {
     json_response(StatusCode::OK, &answer)
 }
 
+/// `/settle`, in a task of its own: like a transaction submitted to a chain, a settlement
+/// that has begun completes even when the server that asked for it goes away.
 async fn settle_handler(State(state): Shared, body: Bytes) -> Response {
+    match tokio::spawn(settle(state, body)).await {
+        Ok(response) => response,
+        Err(e) => json_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &json!({"error": "internal_error", "details": e.to_string()}),
+        ),
+    }
+}
+
+async fn settle(state: Arc<FacilitatorState>, body: Bytes) -> Response {
     let (dialect, request, mut e) = match read_request(&state, Endpoint::Settle, &body) {
         Ok(r) => r,
         Err(resp) => return *resp,
     };
+    if let Some(nonce) = &e.nonce {
+        state.journal.settle_began(nonce);
+    }
     let network = request
         .payment_requirements
         .get("network")

@@ -298,10 +298,10 @@ async fn run_replay(
                     .expect("valid rule"),
             ]);
         });
-        let answers = futures::future::join_all(
-            (0..n).map(|_| ctx.target.send(route, Some(&payment.value), &[])),
-        )
-        .await;
+        let values: Vec<String> = (0..n).map(|_| payment.replayed().value).collect();
+        let answers =
+            futures::future::join_all(values.iter().map(|v| ctx.target.send(route, Some(v), &[])))
+                .await;
         if let Some(f) = slow {
             f.faults().clear();
         }
@@ -326,7 +326,10 @@ async fn run_replay(
             ctx.target.send(route, Some(&other.value), &[]).await;
         }
     }
-    let again = ctx.target.send(route, Some(&payment.value), &[]).await;
+    let again = ctx
+        .target
+        .send(route, Some(&payment.replayed().value), &[])
+        .await;
     Ok((again.is_success() || settled() != 1).then(|| {
         format!(
             "{plan:?}: the replay got {}, {} settlement(s)",

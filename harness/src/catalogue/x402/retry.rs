@@ -1,0 +1,487 @@
+//! payment-id and retry: the `payment-identifier` extension (an idempotency key) and the
+//! retries it exists for. A client that loses its answer resends the same payment under
+//! the same id and must get that answer, charged once; another payment under a used id is
+//! a conflict. x402 v2 and t402 only (v1 has no extensions); a server that does not
+//! advertise the extension has these checks not exercised.
+
+use super::{Faults, Spec, add, body, facilitator, offer, paid, pay, settlements, valid_payment};
+use crate::catalogue::{Check, Ctx, Level, Need, Outcome};
+use crate::protocol::Dialect;
+use crate::protocol::payment_id::{self, MAX_ID_LEN, MIN_ID_LEN};
+use crate::target::{Challenge, Exchange, PaymentHeader};
+use std::time::Duration;
+
+/// The extension's specification.
+const SOURCE: &str = "x402 specs/extensions/payment_identifier.md (Idempotency Behavior)";
+/// Where it says how a lost answer is recovered.
+const RECOVERY: &str = "x402 specs/extensions/payment_identifier.md (Recovering a Lost Response); x402-foundation/x402#452, #3218 (landscape.md §3)";
+/// How slow `/settle` is while paycheck gives up on the answer: slow enough that the
+/// client is gone before it returns, and short of the facilitator timeouts servers use
+/// (the embedded servers' is 750 ms), so that the server itself sees the settlement succeed.
+const SLOW_SETTLE: &str = "settle=latency:500ms";
+
+pub(super) fn register(d: Dialect, out: &mut Vec<Check>) {
+    if d.is_v1() {
+        return;
+    }
+    let s = |section, name: &str, title: &str, level, requirement, source| {
+        Spec::new(
+            section,
+            name,
+            title,
+            level,
+            requirement,
+            source,
+            &[Need::Facilitator],
+        )
+    };
+    add(
+        out,
+        d,
+        s(
+            "payment-id",
+            "cached-response",
+            "a resent payment with the same id gets the first answer, settled once",
+            Level::Must,
+            "A payment resent with the same payment-identifier id and the same payload gets the cached answer, PAYMENT-RESPONSE included, and is not settled a second time: a client that lost its answer must not pay for nothing.",
+            RECOVERY,
+        ),
+        body(|ctx: &Ctx| Box::pin(async move { cached_response(ctx).await })),
+    );
+    add(
+        out,
+        d,
+        s(
+            "payment-id",
+            "conflict",
+            "another payment or route under a used id gets 409",
+            Level::Must,
+            "An id already bound to one payment and route answers 409 Conflict to any other payload or route, and neither serves the first answer nor settles: an id alone never unlocks paid content.",
+            SOURCE,
+        ),
+        body(|ctx: &Ctx| Box::pin(async move { conflict(ctx).await })),
+    );
+    add(
+        out,
+        d,
+        s(
+            "payment-id",
+            "required",
+            "the declared required flag is honoured",
+            Level::Must,
+            "With required: true a payment without an id gets 400 Bad Request and is neither served nor settled; with required: false a payment without an id is processed normally.",
+            SOURCE,
+        ),
+        body(|ctx: &Ctx| Box::pin(async move { required(ctx).await })),
+    );
+    add(
+        out,
+        d,
+        s(
+            "payment-id",
+            "id-format",
+            "an id outside the grammar is refused",
+            Level::Should,
+            "An id must be 16 to 128 characters of letters, digits, hyphens and underscores; a payment whose id is not is refused with 400, not served.",
+            "x402 specs/extensions/payment_identifier.md (id Format)",
+        ),
+        body(|ctx: &Ctx| Box::pin(async move { id_format(ctx).await })),
+    );
+    add(
+        out,
+        d,
+        s(
+            "payment-id",
+            "concurrent",
+            "eight parallel requests with one id settle once and none gets a 402",
+            Level::Must,
+            "While a request with an id is being processed, a resend with that id is not processed again: it gets the first answer once available, or an error it can retry, never a fresh 402 challenge (the client would pay twice); the payment is settled once.",
+            RECOVERY,
+        ),
+        body(|ctx: &Ctx| Box::pin(async move { concurrent(ctx).await })),
+    );
+    add(
+        out,
+        d,
+        s(
+            "retry",
+            "while-settling",
+            "a client that gives up mid-settle and retries is served, charged once",
+            Level::Must,
+            "A client that gives up before the answer (a slow /settle) and resends the same payment under the same id at once gets the paid answer, and the payment is settled once.",
+            RECOVERY,
+        ),
+        body(|ctx: &Ctx| Box::pin(async move { while_settling(ctx).await })),
+    );
+    add(
+        out,
+        d,
+        s(
+            "retry",
+            "after-disconnect",
+            "a settlement begun before the client disconnected is still delivered",
+            Level::Must,
+            "When the client disconnects while /settle is in flight, the settlement's answer is kept: the same payment resent after the settlement landed gets the paid answer, and is not settled again.",
+            RECOVERY,
+        ),
+        body(|ctx: &Ctx| Box::pin(async move { after_disconnect(ctx).await })),
+    );
+}
+
+/// A valid payment carrying an id, with whether the server requires one; "not exercised"
+/// when the 402 does not advertise the extension.
+async fn with_id(ctx: &Ctx) -> Result<(Challenge, PaymentHeader, bool), Outcome> {
+    let (challenge, payment) = valid_payment(ctx).await?;
+    let Some(required) = challenge.payment_id() else {
+        return Err(Outcome::not_exercised(
+            "the 402 does not advertise the payment-identifier extension, so a resent payment cannot be told from a replay (replay/* grade those)",
+        ));
+    };
+    if payment.payment_id.is_none() {
+        return Err(Outcome::not_exercised(
+            "paycheck could not put an id in this payment",
+        ));
+    }
+    Ok((challenge, payment, required))
+}
+
+/// Sends `payment` and requires it served: the answer, or "not exercised".
+async fn first_served(ctx: &Ctx, payment: &PaymentHeader) -> Result<Exchange, Outcome> {
+    let ex = ctx.target.send(paid(ctx), Some(&payment.value), &[]).await;
+    if ex.is_success() {
+        return Ok(ex);
+    }
+    Err(Outcome::not_exercised(format!(
+        "the payment with an id was not served ({})",
+        ex.describe()
+    ))
+    .with(&ex))
+}
+
+/// The settlement receipt of an answer, as sent.
+fn receipt<'a>(ctx: &Ctx, ex: &'a Exchange) -> Option<&'a str> {
+    ex.header(ctx.target.dialect().response_header())
+}
+
+/// How a resend compares with the first answer: `None` when it is the same answer.
+fn differs(ctx: &Ctx, first: &Exchange, again: &Exchange) -> Option<String> {
+    if !again.is_success() {
+        return Some(format!("the resend got {}", again.describe()));
+    }
+    if again.status != first.status || again.body != first.body {
+        return Some(format!(
+            "the resend got another answer: HTTP {} {:?}, first HTTP {} {:?}",
+            again.status, again.body, first.status, first.body
+        ));
+    }
+    let name = ctx.target.dialect().response_header();
+    match (receipt(ctx, first), receipt(ctx, again)) {
+        (Some(a), Some(b)) if a == b => None,
+        (Some(_), Some(_)) => Some(format!("the resend's {name} differs from the first")),
+        (Some(_), None) => Some(format!(
+            "the resend has no {name}: the client cannot reconcile its payment"
+        )),
+        (None, _) => None,
+    }
+}
+
+async fn cached_response(ctx: &Ctx) -> Outcome {
+    let (_, payment, _) = match with_id(ctx).await {
+        Ok(v) => v,
+        Err(o) => return o,
+    };
+    let first = match first_served(ctx, &payment).await {
+        Ok(ex) => ex,
+        Err(o) => return o,
+    };
+    let again = ctx.target.send(paid(ctx), Some(&payment.value), &[]).await;
+    let settled = facilitator(ctx).journal().settlements_of(&payment.nonce);
+    if settled > 1 {
+        return Outcome::fail(
+            "one settlement for a payment resent under its id",
+            format!("{settled} settlements"),
+        )
+        .with(&again);
+    }
+    if let Some(why) = differs(ctx, &first, &again) {
+        return Outcome::fail(
+            "the first answer again, with its receipt",
+            format!("{why}: the client paid and lost its answer"),
+        )
+        .with(&first)
+        .with(&again);
+    }
+    Outcome::pass(format!(
+        "the resend got the first answer ({}), {settled} settlement",
+        again.describe()
+    ))
+}
+
+async fn conflict(ctx: &Ctx) -> Outcome {
+    let (challenge, payment, _) = match with_id(ctx).await {
+        Ok(v) => v,
+        Err(o) => return o,
+    };
+    let id = payment.payment_id.clone();
+    if let Err(o) = first_served(ctx, &payment).await {
+        return o;
+    }
+    let other = match pay(ctx, &challenge, None) {
+        Ok(p) => p.with_payment_id(id.as_deref()),
+        Err(o) => return o,
+    };
+    let mut tried = vec![("another payment", paid(ctx).clone(), other)];
+    if let Some(second) = ctx.target.paid.get(1) {
+        let paid_there = match offer(ctx, second).await {
+            Ok((c, _)) => pay(ctx, &c, None),
+            Err(o) => return o,
+        };
+        match paid_there {
+            Ok(p) => tried.push((
+                "another route",
+                second.clone(),
+                p.with_payment_id(id.as_deref()),
+            )),
+            Err(o) => return o,
+        }
+    }
+    let mut seen = Vec::new();
+    for (what, route, p) in &tried {
+        let ex = ctx.target.send(route, Some(&p.value), &[]).await;
+        let settled = settlements(ctx, &p.nonce).unwrap_or(0);
+        if ex.is_success() || settled > 0 {
+            return Outcome::fail(
+                format!("409 for {what} under a used id, nothing served or settled"),
+                format!("{}, {settled} settlement(s)", ex.describe()),
+            )
+            .with(&ex);
+        }
+        if ex.status != 409 {
+            return Outcome::fail(
+                format!("409 Conflict for {what} under a used id"),
+                ex.describe(),
+            )
+            .with(&ex);
+        }
+        seen.push(*what);
+    }
+    let routes = if tried.len() == 1 {
+        " (one paid route named: the other-route case needs a second --paid)"
+    } else {
+        ""
+    };
+    Outcome::pass(format!("409 for {}{routes}", seen.join(" and ")))
+}
+
+async fn required(ctx: &Ctx) -> Outcome {
+    let (_, payment, required) = match with_id(ctx).await {
+        Ok(v) => v,
+        Err(o) => return o,
+    };
+    let without = payment.with_payment_id(None);
+    let ex = ctx.target.send(paid(ctx), Some(&without.value), &[]).await;
+    let settled = settlements(ctx, &without.nonce).unwrap_or(0);
+    if required {
+        if ex.is_success() || settled > 0 {
+            return Outcome::fail(
+                "400 for a payment without an id (the 402 declares required: true)",
+                format!("{}, {settled} settlement(s)", ex.describe()),
+            )
+            .with(&ex);
+        }
+        if ex.status != 400 {
+            return Outcome::fail("400 Bad Request for a payment without an id", ex.describe())
+                .with(&ex);
+        }
+        return Outcome::pass("required: true, and a payment without an id got 400");
+    }
+    if !ex.is_success() {
+        return Outcome::fail(
+            "a payment without an id served (the 402 declares required: false)",
+            ex.describe(),
+        )
+        .with(&ex);
+    }
+    Outcome::pass("required: false, and a payment without an id was served")
+}
+
+async fn id_format(ctx: &Ctx) -> Outcome {
+    let (challenge, _, _) = match with_id(ctx).await {
+        Ok(v) => v,
+        Err(o) => return o,
+    };
+    let bad = [
+        ("too short", "p".repeat(MIN_ID_LEN - 1)),
+        ("too long", "p".repeat(MAX_ID_LEN + 1)),
+        ("with '!'", "pay_0123456789abcdef!".to_string()),
+        ("with a space", "pay_0123456789 abcdef".to_string()),
+    ];
+    for (what, id) in &bad {
+        debug_assert!(payment_id::grammar_error(id).is_some());
+        let payment = match pay(ctx, &challenge, None) {
+            Ok(p) => p.with_payment_id(Some(id)),
+            Err(o) => return o,
+        };
+        let ex = ctx.target.send(paid(ctx), Some(&payment.value), &[]).await;
+        if ex.is_success() || ex.status != 400 {
+            return Outcome::fail(format!("400 for an id {what}"), ex.describe()).with(&ex);
+        }
+    }
+    Outcome::pass("ids too short, too long, with '!' and with a space got 400")
+}
+
+async fn concurrent(ctx: &Ctx) -> Outcome {
+    let (_, payment, _) = match with_id(ctx).await {
+        Ok(v) => v,
+        Err(o) => return o,
+    };
+    let results = {
+        // A slow /settle keeps the first request in flight while the others arrive.
+        let _slow = Faults::set(facilitator(ctx), &["settle=latency:300ms"]);
+        let copies = (0..8).map(|_| ctx.target.send(paid(ctx), Some(&payment.value), &[]));
+        futures::future::join_all(copies).await
+    };
+    let settled = facilitator(ctx).journal().settlements_of(&payment.nonce);
+    let served: Vec<&Exchange> = results.iter().filter(|e| e.is_success()).collect();
+    if settled > 1 {
+        return Outcome::fail(
+            "one settlement for eight copies under one id",
+            format!("{settled} settlements"),
+        )
+        .with(served.first().copied().unwrap_or(&results[0]));
+    }
+    if let Some(challenged) = results.iter().find(|e| e.status == 402) {
+        return Outcome::fail(
+            "no copy answered with a fresh 402 while the first was in flight",
+            format!(
+                "{} of 8 copies got a 402 ({}): the client would pay again",
+                results.iter().filter(|e| e.status == 402).count(),
+                challenged.describe()
+            ),
+        )
+        .with(challenged);
+    }
+    let Some(first) = served.first() else {
+        if settled == 1 {
+            return Outcome::fail(
+                "a copy served for the settled payment",
+                "charged once, and no copy was served",
+            )
+            .with(&results[0]);
+        }
+        return Outcome::not_exercised("no copy was served or settled").with(&results[0]);
+    };
+    if let Some(other) = served.iter().find(|e| e.body != first.body) {
+        return Outcome::fail(
+            "every served copy gets the same answer",
+            format!("{} and {}", first.describe(), other.describe()),
+        )
+        .with(other);
+    }
+    Outcome::pass(format!(
+        "{} of 8 copies served the same answer, the others a retryable error; {settled} settlement",
+        served.len()
+    ))
+}
+
+/// Sends `payment` and gives up (closes the connection) as soon as the facilitator has
+/// received its `/settle`, as a client whose timeout ends mid-settle does; `Err` when the
+/// server answered first, or never called `/settle`.
+async fn abandoned(ctx: &Ctx, payment: &PaymentHeader) -> Result<(), Outcome> {
+    let journal = facilitator(ctx).journal();
+    let send = ctx.target.send(paid(ctx), Some(&payment.value), &[]);
+    let settling = journal.wait_until(ctx.target.timeout, |j| j.settle_begun(&payment.nonce));
+    tokio::select! {
+        ex = send => Err(Outcome::not_exercised(format!(
+            "the server answered before its /settle ({}); see payment/served and resilience/*",
+            ex.describe()
+        ))
+        .with(&ex)),
+        began = settling => match began {
+            true => Ok(()),
+            false => Err(Outcome::not_exercised(
+                "the server did not call /settle within --timeout",
+            )),
+        },
+    }
+}
+
+async fn while_settling(ctx: &Ctx) -> Outcome {
+    let (_, payment, _) = match with_id(ctx).await {
+        Ok(v) => v,
+        Err(o) => return o,
+    };
+    let retry = {
+        let _slow = Faults::set(facilitator(ctx), &[SLOW_SETTLE]);
+        if let Err(o) = abandoned(ctx, &payment).await {
+            return o;
+        }
+        ctx.target.send(paid(ctx), Some(&payment.value), &[]).await
+    };
+    let settled = facilitator(ctx).journal().settlements_of(&payment.nonce);
+    grade_retry(ctx, &retry, settled, "while its first request was settling")
+}
+
+async fn after_disconnect(ctx: &Ctx) -> Outcome {
+    let (_, payment, _) = match with_id(ctx).await {
+        Ok(v) => v,
+        Err(o) => return o,
+    };
+    {
+        let _slow = Faults::set(facilitator(ctx), &[SLOW_SETTLE]);
+        if let Err(o) = abandoned(ctx, &payment).await {
+            return o;
+        }
+        // The settlement runs on without the client; wait (bounded) until it landed.
+        let bound = ctx.target.timeout + Duration::from_secs(1);
+        facilitator(ctx)
+            .journal()
+            .wait_until(bound, |j| j.settlements_of(&payment.nonce) > 0)
+            .await;
+    }
+    let retry = ctx.target.send(paid(ctx), Some(&payment.value), &[]).await;
+    let settled = facilitator(ctx).journal().settlements_of(&payment.nonce);
+    grade_retry(
+        ctx,
+        &retry,
+        settled,
+        "after the client disconnected mid-settle",
+    )
+}
+
+/// A retry of a payment is served and the payment settled at most once.
+fn grade_retry(ctx: &Ctx, retry: &Exchange, settled: usize, when: &str) -> Outcome {
+    if settled > 1 {
+        return Outcome::fail(
+            "one settlement for a payment retried under its id",
+            format!("{settled} settlements: the client was charged twice"),
+        )
+        .with(retry);
+    }
+    if !retry.is_success() {
+        let charged = if settled == 1 {
+            "charged once and not served"
+        } else {
+            "not served"
+        };
+        return Outcome::fail(
+            format!("the retry {when} served"),
+            format!("{}: {charged}", retry.describe()),
+        )
+        .with(retry);
+    }
+    if receipt(ctx, retry).is_none() {
+        return Outcome::fail(
+            format!(
+                "the retry's answer carries {}",
+                ctx.target.dialect().response_header()
+            ),
+            format!("{} without a receipt", retry.describe()),
+        )
+        .with(retry);
+    }
+    Outcome::pass(format!(
+        "the retry {when} was served ({}), {settled} settlement",
+        retry.describe()
+    ))
+}
