@@ -16,6 +16,7 @@ use crate::mocks::{MockFacilitator, MockLightning};
 use crate::payer::{PayError, Payer, WrongPayment};
 use crate::protocol::Suite;
 use crate::target::Target;
+use crate::target::restart::Restart;
 use crate::target::{Challenge, PaymentHeader};
 pub use outcome::{Outcome, Status};
 use serde::Serialize;
@@ -67,6 +68,8 @@ pub enum Need {
     Lightning,
     /// The server runs as two or more replicas (`--replicas`).
     Replicas,
+    /// paycheck can crash the server and start it again (`--spawn`, or the embedded one).
+    Restart,
 }
 
 impl Need {
@@ -85,6 +88,9 @@ impl Need {
             }
             Need::Replicas => {
                 "needs the server as two or more replicas: pass --replicas 2 with --spawn"
+            }
+            Need::Restart => {
+                "needs a server paycheck can kill and start again: use --spawn CMD (a --target server is not paycheck's to kill)"
             }
             Need::TwoPrices => "needs two paid routes with different prices: pass --paid twice",
             Need::Lightning => {
@@ -107,6 +113,8 @@ pub struct Ctx {
     /// The server's other replicas (`--replicas`): the same command on other ports,
     /// paying through the same mocks. Empty for a single server.
     pub replicas: Vec<Target>,
+    /// How to crash the server and start it again, when paycheck runs it.
+    pub restart: Option<Arc<dyn Restart>>,
 }
 
 impl Ctx {

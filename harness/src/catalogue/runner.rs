@@ -76,6 +76,7 @@ pub fn missing_need(ctx: &Ctx, needs: &[Need]) -> Option<Need> {
         Need::FailingRoute => ctx.target.failing.is_none(),
         Need::QueuedRoute => ctx.target.queued.is_none(),
         Need::Replicas => ctx.replicas.is_empty(),
+        Need::Restart => ctx.restart.is_none(),
         Need::TwoPrices => ctx.target.paid.len() < 2,
         Need::Lightning => ctx.lightning.is_none(),
     })

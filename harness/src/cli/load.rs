@@ -44,6 +44,7 @@ fn ctx_for(url: &str, profile: &Profile, mocks: &Mocks, payer: Payer) -> Ctx {
         facilitator: mocks.facilitator.clone(),
         lightning: mocks.lightning.clone(),
         payer,
+        restart: None,
     }
 }
 

@@ -19,6 +19,7 @@ use crate::serve::{StopSignal, stopped};
 use crate::snapshot::{self, SnapshotConfig};
 use crate::target::Target;
 use crate::target::embedded::Embedded;
+use crate::target::restart::{Restart, SpawnedRestart};
 use crate::target::tally::tallied;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -405,13 +406,15 @@ async fn run_embedded(plan: &Plan<'_>, suites: &[Suite]) -> Result<bool, Exit> {
 }
 
 impl Plan<'_> {
-    /// Runs every suite, one after another, against the server at `url`.
+    /// Runs every suite, one after another, against the server at `url` (which `restart`
+    /// can crash and start again, when paycheck runs it).
     async fn run_suites(
         &self,
         suites: &[Suite],
         urls: &[String],
         mocks: &Mocks,
         kind: &str,
+        restart: Option<Arc<dyn Restart>>,
     ) -> Result<bool, Exit> {
         let (url, replicas) = urls.split_first().expect("at least one server");
         until_stopped(&self.stop, async {
@@ -422,6 +425,7 @@ impl Plan<'_> {
                     facilitator: mocks.facilitator.clone(),
                     lightning: mocks.lightning.clone(),
                     payer: self.payer(),
+                    restart: restart.clone(),
                 };
                 self.run_on(ctx, kind).await?;
             }
@@ -480,7 +484,16 @@ async fn run_spawned(plan: &Plan<'_>, suites: &[Suite], command: &str) -> Result
         return failed;
     }
     let urls: Vec<String> = servers.iter().map(|s| s.url()).collect();
-    let result = plan.run_suites(suites, &urls, &mocks, "spawned").await;
+    // The first server is the one checks may crash and restart.
+    let mut servers = servers.into_iter();
+    let first = servers.next().expect("at least one server started");
+    let first = Arc::new(SpawnedRestart::new(first, args.startup_timeout));
+    let result = plan
+        .run_suites(suites, &urls, &mocks, "spawned", Some(first.clone()))
+        .await;
+    if let Ok(first) = Arc::try_unwrap(first) {
+        first.into_inner().stop().await;
+    }
     for s in servers {
         s.stop().await;
     }
@@ -500,7 +513,7 @@ async fn run_url(plan: &Plan<'_>, suites: &[Suite], url: &str) -> Result<bool, E
         return Ok(false);
     };
     let result = plan
-        .run_suites(suites, &[url.to_string()], &mocks, "url")
+        .run_suites(suites, &[url.to_string()], &mocks, "url", None)
         .await;
     mocks.stop().await;
     result

@@ -176,7 +176,7 @@ impl ReferenceFault {
             UrlSafeBase64 => &["http/402-signal/requirements-encoding"],
             NoError => &["http/402-signal/error-reason"],
             WrongResourceUrl => &["http/402-signal/resource-url"],
-            SkipVerify => &["payment/verify-then-settle"],
+            SkipVerify => &["payment/verify-then-settle", "retry/crash-restart"],
             SkipSettle => &["payment/served"],
             SettleBeforeHandler => &["payment/no-settle-on-handler-failure"],
             PublicCache => &["payment/not-publicly-cacheable"],

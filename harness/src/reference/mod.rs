@@ -6,6 +6,7 @@
 //! `POST /compute` whose handler fails on `{"fail":true}`. Each paid request is verified
 //! before the handler runs and settled only after it succeeded; a `HEAD` is never charged.
 
+mod crashable;
 mod facilitator_client;
 pub mod faults;
 mod idempotency;
@@ -21,6 +22,7 @@ use alloy::primitives::{Address, address};
 use std::net::SocketAddr;
 use std::time::Duration;
 
+pub use crashable::CrashableServer;
 pub use faults::ReferenceFault;
 pub use offers::{PaidRoute, paid_routes};
 
@@ -138,6 +140,11 @@ impl ReferenceServer {
     /// Its base URL, `http://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
         self.server.url()
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.server.addr()
     }
 
     /// The protocol it speaks.

@@ -3,12 +3,13 @@
 //! Lightning backend for L402.
 
 use super::Target;
+use super::restart::Restart;
 use crate::catalogue::Ctx;
 use crate::mocks::{MockFacilitator, MockLightning};
 use crate::payer::Payer;
 use crate::protocol::{Dialect, L402Profile, Suite};
 use crate::reference::l402::{L402Config, L402Fault, L402Server};
-use crate::reference::{ReferenceConfig, ReferenceFault, ReferenceServer};
+use crate::reference::{CrashableServer, ReferenceConfig, ReferenceFault, ReferenceServer};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,6 +24,8 @@ pub const LOAD_JOURNAL_CAPACITY: usize = 10_000;
 #[derive(Debug)]
 enum Server {
     X402(ReferenceServer),
+    /// The conformance runs' x402 server, which `retry/crash-restart` may crash.
+    Crashable(Arc<CrashableServer>),
     L402(L402Server),
 }
 
@@ -54,12 +57,12 @@ impl Embedded {
         let mut config = ReferenceConfig::new(dialect, facilitator.url());
         config.facilitator_timeout = EMBEDDED_FACILITATOR_TIMEOUT;
         adjust(&mut config);
-        let server = ReferenceServer::start(config.clone()).await?;
+        let server = CrashableServer::start(config.clone()).await?;
         let replica = ReferenceServer::start(config).await?;
         Ok(Self {
             facilitator: Some(facilitator),
             lightning: None,
-            server: Server::X402(server),
+            server: Server::Crashable(Arc::new(server)),
             replica: Some(replica),
             suite: Suite::X402(dialect),
         })
@@ -148,6 +151,7 @@ impl Embedded {
     pub fn url(&self) -> String {
         match &self.server {
             Server::X402(s) => s.url(),
+            Server::Crashable(s) => s.url(),
             Server::L402(s) => s.url(),
         }
     }
@@ -194,6 +198,10 @@ impl Embedded {
             facilitator: self.facilitator.clone(),
             lightning: self.lightning.clone(),
             payer,
+            restart: match &self.server {
+                Server::Crashable(s) => Some(s.clone() as Arc<dyn Restart>),
+                Server::X402(_) | Server::L402(_) => None,
+            },
         }
     }
 
@@ -204,6 +212,7 @@ impl Embedded {
         }
         match self.server {
             Server::X402(s) => s.stop().await,
+            Server::Crashable(s) => s.stop().await,
             Server::L402(s) => s.stop().await,
         }
         if let Some(f) = self.facilitator.and_then(|f| Arc::try_unwrap(f).ok()) {

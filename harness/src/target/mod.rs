@@ -5,6 +5,7 @@ pub mod embedded;
 mod exchange;
 pub(crate) mod http1;
 mod raw;
+pub mod restart;
 mod routes;
 pub mod spawn;
 pub mod tally;

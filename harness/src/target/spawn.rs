@@ -57,6 +57,8 @@ pub enum SpawnError {
 pub struct Spawned {
     child: Child,
     command: String,
+    /// The environment it was started with (beyond `PORT`), for a restart.
+    env: Vec<(String, String)>,
     /// The port it was told to listen on.
     pub port: u16,
     /// Where its output goes.
@@ -72,15 +74,39 @@ impl Spawned {
     /// Runs `command` through `sh -c` with `PORT` and `env` set, in its own process group,
     /// its output going to `log`. Call [`Spawned::wait_ready`] next.
     pub fn spawn(command: &str, env: &[(&str, String)], log: &Path) -> Result<Self, SpawnError> {
+        let port = free_port().map_err(|error| SpawnError::Start {
+            command: command.into(),
+            error,
+        })?;
+        let env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        Self::start(command, env, log, port, false)
+    }
+
+    /// Starts `command` on `port`; `append` keeps what `log` holds (a restart).
+    fn start(
+        command: &str,
+        env: Vec<(String, String)>,
+        log: &Path,
+        port: u16,
+        append: bool,
+    ) -> Result<Self, SpawnError> {
         let start_error = |error| SpawnError::Start {
             command: command.into(),
             error,
         };
-        let port = free_port().map_err(start_error)?;
         if let Some(dir) = log.parent() {
             std::fs::create_dir_all(dir).map_err(start_error)?;
         }
-        let out = std::fs::File::create(log).map_err(start_error)?;
+        let out = std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .append(append)
+            .truncate(!append)
+            .open(log)
+            .map_err(start_error)?;
         let err = out.try_clone().map_err(start_error)?;
         let mut cmd = Command::new("sh");
         cmd.arg("-c")
@@ -91,13 +117,14 @@ impl Spawned {
             .stderr(Stdio::from(err))
             .process_group(0)
             .kill_on_drop(true);
-        for (k, v) in env {
+        for (k, v) in &env {
             cmd.env(k, v);
         }
         let child = cmd.spawn().map_err(start_error)?;
         Ok(Spawned {
             child,
             command: command.to_string(),
+            env,
             port,
             log: log.to_path_buf(),
         })
@@ -150,6 +177,21 @@ impl Spawned {
         let text = String::from_utf8_lossy(&bytes);
         let lines: Vec<&str> = text.lines().collect();
         lines[lines.len().saturating_sub(20)..].join("\n")
+    }
+
+    /// Kills the server and everything it started at once (SIGKILL to its process group,
+    /// as a crash does), then starts the same command on the same port, its output going
+    /// on in the same log, and waits for its port.
+    pub async fn kill_and_restart(&mut self, startup: Duration) -> Result<(), SpawnError> {
+        if let Some(pid) = self.child.id() {
+            // SAFETY: kill(2) with a negative pid signals the process group paycheck created.
+            unsafe { libc::kill(-(pid as i32), libc::SIGKILL) };
+            let _ = self.child.wait().await;
+        }
+        let mut again = Self::start(&self.command, self.env.clone(), &self.log, self.port, true)?;
+        std::mem::swap(self, &mut again);
+        // `again` now holds the killed child, which has been waited for.
+        self.wait_ready(startup).await
     }
 
     /// Stops the server and everything it started: SIGTERM to its process group, then

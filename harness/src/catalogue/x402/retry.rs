@@ -2,10 +2,12 @@
 //! retries it exists for. A client that loses its answer resends the same payment under
 //! the same id and must get that answer, charged once; another payment under a used id is
 //! a conflict. x402 v2 and t402 only (v1 has no extensions); a server that does not
-//! advertise the extension has these checks not exercised.
+//! advertise the extension has these checks not exercised. `retry/crash-restart`, in every
+//! x402 suite, crashes the server mid-settle and resends: never sent to `/settle` twice.
 
 use super::{Faults, Spec, add, body, facilitator, offer, paid, pay, settlements, valid_payment};
 use crate::catalogue::{Check, Ctx, Level, Need, Outcome};
+use crate::mocks::facilitator::journal::Endpoint;
 use crate::protocol::Dialect;
 use crate::protocol::payment_id::{self, MAX_ID_LEN, MIN_ID_LEN};
 use crate::target::{Challenge, Exchange, PaymentHeader};
@@ -21,6 +23,21 @@ const RECOVERY: &str = "x402 specs/extensions/payment_identifier.md (Recovering 
 const SLOW_SETTLE: &str = "settle=latency:500ms";
 
 pub(super) fn register(d: Dialect, out: &mut Vec<Check>) {
+    let spec = Spec::new(
+        "retry",
+        "crash-restart",
+        "a payment resent after a crash mid-settle is not settled again",
+        Level::Must,
+        "When the server dies (SIGKILL) while /settle is in flight and is started again, the same payment resent is never sent to /settle a second time: it gets the kept answer, or a refusal, and the payer is charged once.",
+        RECOVERY,
+        &[Need::Facilitator, Need::Restart],
+    );
+    add(
+        out,
+        d,
+        spec,
+        body(|ctx: &Ctx| Box::pin(async move { crash_restart(ctx).await })),
+    );
     if d.is_v1() {
         return;
     }
@@ -483,5 +500,66 @@ fn grade_retry(ctx: &Ctx, retry: &Exchange, settled: usize, when: &str) -> Outco
     Outcome::pass(format!(
         "the retry {when} was served ({}), {settled} settlement",
         retry.describe()
+    ))
+}
+
+async fn crash_restart(ctx: &Ctx) -> Outcome {
+    let (challenge, payment) = match valid_payment(ctx).await {
+        Ok(v) => v,
+        Err(o) => return o,
+    };
+    let restart = ctx.restart.as_deref().expect("the runner checks needs");
+    let journal = facilitator(ctx).journal();
+    {
+        let _slow = Faults::set(facilitator(ctx), &[SLOW_SETTLE]);
+        if let Err(o) = abandoned(ctx, &payment).await {
+            return o;
+        }
+        if let Err(e) = restart.crash_and_restart().await {
+            return Outcome::error(e);
+        }
+        // The settlement the server asked for lands without it; wait (bounded) for it.
+        let bound = ctx.target.timeout + Duration::from_secs(1);
+        journal
+            .wait_until(bound, |j| j.settlements_of(&payment.nonce) > 0)
+            .await;
+    }
+    let resend = ctx.target.send(paid(ctx), Some(&payment.value), &[]).await;
+    let settle_calls = journal
+        .calls_for_nonce(&payment.nonce)
+        .into_iter()
+        .filter(|e| *e == Endpoint::Settle)
+        .count();
+    let settled = journal.settlements_of(&payment.nonce);
+    if challenge.is_upfront() && settled <= 1 && !(settle_calls > 1 && resend.is_success()) {
+        // The upfront flow calls no /verify: /settle is its check of a payment, so a resend
+        // reaching it is the flow's design; the refused settlement must refuse the resend.
+        return Outcome::pass(format!(
+            "crashed mid-settle and restarted; the upfront resend got {}, {settled} settlement",
+            resend.describe()
+        ));
+    }
+    if settle_calls > 1 || settled > 1 {
+        let expected = if challenge.is_upfront() {
+            "a resend whose /settle was refused is not served"
+        } else {
+            "the payment sent to /settle once, across the crash"
+        };
+        return Outcome::fail(
+            expected,
+            format!(
+                "{settle_calls} /settle calls ({settled} succeeded): after the restart the resend went to /settle again, which a facilitator or chain without nonce checks charges twice"
+            ),
+        )
+        .with(&resend);
+    }
+    let then = if resend.is_success() {
+        "served from what survived the crash"
+    } else {
+        "refused: the crash lost the answer, not the money"
+    };
+    Outcome::pass(format!(
+        "crashed mid-settle and restarted; the resend got {} ({then}), {settle_calls} /settle call",
+        resend.describe()
     ))
 }
