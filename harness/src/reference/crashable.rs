@@ -6,7 +6,13 @@
 use super::{ReferenceConfig, ReferenceServer};
 use std::net::SocketAddr;
 use std::thread::JoinHandle;
+use std::time::Duration;
 use tokio::sync::{Mutex, oneshot};
+
+/// How long ending a life waits for its tasks to be dropped.
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(2);
+/// How long a restart keeps trying to bind the port a crashed life held.
+const REBIND_WAIT: Duration = Duration::from_secs(2);
 
 /// How the server's runtime is ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,7 +63,19 @@ impl CrashableServer {
         if let Some(old) = life.take() {
             end(old, End::Crash).await;
         }
-        let (new, _) = live(self.config.clone()).await?;
+        let started = std::time::Instant::now();
+        let new = loop {
+            match live(self.config.clone()).await {
+                Ok((new, _)) => break new,
+                Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+                    if started.elapsed() > REBIND_WAIT {
+                        return Err(e);
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        };
         *life = Some(new);
         Ok(())
     }
@@ -103,7 +121,9 @@ async fn live(config: ReferenceConfig) -> std::io::Result<(Life, SocketAddr)> {
                     End::Crash => drop(server),
                 }
             });
-            runtime.shutdown_background();
+            // Waits for the worker to drop every task (and so the listener), so that the
+            // next life can bind the port at once.
+            runtime.shutdown_timeout(SHUTDOWN_WAIT);
         })?;
     let addr = started_rx
         .await

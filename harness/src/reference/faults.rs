@@ -114,11 +114,14 @@ pub enum ReferenceFault {
     /// disconnects mid-settle the work is dropped, the settlement lands and its answer is
     /// never kept for the id.
     CancelOnDisconnect,
+    /// Settlements begun are noted in a file and, when the server starts, whatever an
+    /// earlier life left unanswered is sent to `/settle` again (a naive crash recovery).
+    ResettleOnRestart,
 }
 
 impl ReferenceFault {
     /// Every faulty build.
-    pub const ALL: [ReferenceFault; 44] = [
+    pub const ALL: [ReferenceFault; 45] = [
         ReferenceFault::No402,
         ReferenceFault::NoRequirements,
         ReferenceFault::DecimalAmount,
@@ -163,6 +166,7 @@ impl ReferenceFault {
         ReferenceFault::IdNoGrammar,
         ReferenceFault::IdNoReservation,
         ReferenceFault::CancelOnDisconnect,
+        ReferenceFault::ResettleOnRestart,
     ];
 
     /// The checks (`SECTION/NAME`, in every suite that has them) written to catch this
@@ -176,7 +180,7 @@ impl ReferenceFault {
             UrlSafeBase64 => &["http/402-signal/requirements-encoding"],
             NoError => &["http/402-signal/error-reason"],
             WrongResourceUrl => &["http/402-signal/resource-url"],
-            SkipVerify => &["payment/verify-then-settle", "retry/crash-restart"],
+            SkipVerify => &["payment/verify-then-settle"],
             SkipSettle => &["payment/served"],
             SettleBeforeHandler => &["payment/no-settle-on-handler-failure"],
             PublicCache => &["payment/not-publicly-cacheable"],
@@ -235,6 +239,7 @@ impl ReferenceFault {
             IdNoGrammar => &["payment-id/id-format"],
             IdNoReservation => &["payment-id/concurrent", "retry/while-settling"],
             CancelOnDisconnect => &["retry/after-disconnect"],
+            ResettleOnRestart => &["retry/crash-restart"],
         }
     }
 
@@ -285,6 +290,7 @@ impl ReferenceFault {
             ReferenceFault::IdNoGrammar => "id-no-grammar",
             ReferenceFault::IdNoReservation => "id-no-reservation",
             ReferenceFault::CancelOnDisconnect => "cancel-on-disconnect",
+            ReferenceFault::ResettleOnRestart => "resettle-on-restart",
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod faults;
 mod idempotency;
 pub mod l402;
 mod offers;
+mod outbox;
 mod paywall;
 mod plain;
 mod routes;

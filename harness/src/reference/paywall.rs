@@ -6,6 +6,7 @@ use super::facilitator_client::{FacilitatorClient, FacilitatorError};
 use super::faults::ReferenceFault;
 use super::idempotency::{Binding, IdempotencyStore, Lookup, Reservation, wait_for};
 use super::offers::{PaidRoute, offer_json, paid_routes, payment_required};
+use super::outbox::Outbox;
 use super::{PaymentIdMode, ReferenceConfig};
 use crate::protocol::codec::encode_base64;
 use crate::protocol::facilitator::SettlementResponse;
@@ -42,6 +43,8 @@ pub struct Paywall {
     pub served: Mutex<HashSet<String>>,
     /// The `payment-identifier` ids seen and their answers.
     ids: IdempotencyStore,
+    /// Settlements begun and not answered (only under `resettle-on-restart`).
+    outbox: Option<Outbox>,
 }
 
 /// Marks an answer whose payment was settled: the answer a resend of its id gets.
@@ -79,11 +82,25 @@ impl Paywall {
         } else {
             config.facilitator_timeout
         };
+        let facilitator = FacilitatorClient::new(&config.facilitator_url, timeout);
+        let outbox = (config.fault == Some(ReferenceFault::ResettleOnRestart))
+            .then(|| Outbox::new(&config.facilitator_url, config.dialect.wire_name()));
+        if let Some(outbox) = &outbox {
+            // The naive recovery: what an earlier life left unanswered is settled again.
+            let pending = outbox.take_all();
+            let (client, dialect) = (facilitator.clone(), config.dialect);
+            tokio::spawn(async move {
+                for body in pending {
+                    let _ = client.settle(dialect, &body).await;
+                }
+            });
+        }
         Self {
-            facilitator: FacilitatorClient::new(&config.facilitator_url, timeout),
+            facilitator,
             config,
             served: Mutex::new(HashSet::new()),
             ids: IdempotencyStore::default(),
+            outbox,
         }
     }
 
@@ -287,7 +304,7 @@ impl Paywall {
             }
         }
         let early_settlement = if self.has(ReferenceFault::SettleBeforeHandler) {
-            Some(self.facilitator.settle(dialect, &body).await)
+            Some(self.settle(&body).await)
         } else {
             None
         };
@@ -308,12 +325,24 @@ impl Paywall {
         }
         let settlement = match early_settlement {
             Some(s) => s,
-            None => self.facilitator.settle(dialect, &body).await,
+            None => self.settle(&body).await,
         };
         match settlement {
             Ok(s) if s.success => self.served(&output, &s, authorization),
             other => self.not_settled(other, url, route),
         }
+    }
+
+    /// Asks the facilitator to settle (noting it in the outbox under `resettle-on-restart`).
+    async fn settle(&self, body: &Value) -> Result<SettlementResponse, FacilitatorError> {
+        if let Some(outbox) = &self.outbox {
+            outbox.add(body);
+        }
+        let settled = self.facilitator.settle(self.config.dialect, body).await;
+        if let Some(outbox) = &self.outbox {
+            outbox.remove(body);
+        }
+        settled
     }
 
     /// The `upfront` flow: settle first, then run the handler; what the handler answers
@@ -327,7 +356,7 @@ impl Paywall {
         handler: impl Fn(&Bytes) -> HandlerOutput,
         authorization: &str,
     ) -> Response {
-        match self.facilitator.settle(self.config.dialect, body).await {
+        match self.settle(body).await {
             Ok(s) if s.success => self.served(&handler(request.body), &s, authorization),
             Err(_) if self.has(ReferenceFault::FailOpen) => output_response(&handler(request.body)),
             other => self.not_settled(other, url, route),

@@ -59,6 +59,8 @@ pub struct Spawned {
     command: String,
     /// The environment it was started with (beyond `PORT`), for a restart.
     env: Vec<(String, String)>,
+    /// Its process group (the shell's pid), kept once the shell itself is gone.
+    group: Option<i32>,
     /// The port it was told to listen on.
     pub port: u16,
     /// Where its output goes.
@@ -122,6 +124,7 @@ impl Spawned {
         }
         let child = cmd.spawn().map_err(start_error)?;
         Ok(Spawned {
+            group: child.id().map(|pid| -(pid as i32)),
             child,
             command: command.to_string(),
             env,
@@ -183,10 +186,17 @@ impl Spawned {
     /// as a crash does), then starts the same command on the same port, its output going
     /// on in the same log, and waits for its port.
     pub async fn kill_and_restart(&mut self, startup: Duration) -> Result<(), SpawnError> {
-        if let Some(pid) = self.child.id() {
+        if let Some(group) = self.group {
             // SAFETY: kill(2) with a negative pid signals the process group paycheck created.
-            unsafe { libc::kill(-(pid as i32), libc::SIGKILL) };
-            let _ = self.child.wait().await;
+            unsafe { libc::kill(group, libc::SIGKILL) };
+        }
+        let _ = self.child.wait().await;
+        // The group's processes close their sockets as they die: wait (bounded) until the
+        // port no longer answers, so that "ready" below is the new server's port.
+        let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
+        let closing = Instant::now();
+        while tokio::net::TcpStream::connect(addr).await.is_ok() && closing.elapsed() < STOP_GRACE {
+            tokio::time::sleep(PROBE_INTERVAL / 10).await;
         }
         let mut again = Self::start(&self.command, self.env.clone(), &self.log, self.port, true)?;
         std::mem::swap(self, &mut again);
@@ -197,8 +207,7 @@ impl Spawned {
     /// Stops the server and everything it started: SIGTERM to its process group, then
     /// SIGKILL after a grace period.
     pub async fn stop(mut self) {
-        let Some(pid) = self.child.id() else { return };
-        let group = -(pid as i32);
+        let Some(group) = self.group else { return };
         // SAFETY: kill(2) with a negative pid signals the process group paycheck created.
         unsafe { libc::kill(group, libc::SIGTERM) };
         if tokio::time::timeout(STOP_GRACE, self.child.wait())

@@ -112,8 +112,8 @@ struct Entries {
     total: usize,
     /// Successful settlements by nonce (lower case), over every entry ever recorded.
     settled: std::collections::HashMap<String, usize>,
-    /// Nonces (lower case) whose `/settle` call has begun, answered or not.
-    settling: std::collections::HashSet<String>,
+    /// `/settle` calls begun (answered or not) by nonce (lower case).
+    settling: std::collections::HashMap<String, usize>,
 }
 
 impl Default for Journal {
@@ -161,13 +161,21 @@ impl Journal {
 
     /// Notes that a `/settle` call for `nonce` has begun (it is journaled when answered).
     pub fn settle_began(&self, nonce: &str) {
-        self.lock().settling.insert(nonce.to_lowercase());
+        *self
+            .lock()
+            .settling
+            .entry(nonce.to_lowercase())
+            .or_default() += 1;
         self.changed.notify_waiters();
     }
 
-    /// Whether a `/settle` call for one payment (by nonce) has begun.
-    pub fn settle_begun(&self, nonce: &str) -> bool {
-        self.lock().settling.contains(&nonce.to_lowercase())
+    /// How many `/settle` calls for one payment (by nonce) have begun, answered or not.
+    pub fn settles_begun(&self, nonce: &str) -> usize {
+        self.lock()
+            .settling
+            .get(&nonce.to_lowercase())
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Waits until `done` holds for the journal (checked at every change), or `bound`
