@@ -43,6 +43,22 @@ const routes = {
   },
 };
 
+// PAYMENT_IDENTIFIER=optional|required declares the SDK's payment-identifier extension
+// (@x402/extensions, a dependency of @x402/express) on every route, as its docs show.
+// Off unless set, so the default job sees the SDK as shipped.
+if (process.env.PAYMENT_IDENTIFIER) {
+  const {
+    PAYMENT_IDENTIFIER,
+    declarePaymentIdentifierExtension,
+    paymentIdentifierResourceServerExtension,
+  } = require("@x402/extensions/payment-identifier");
+  const required = process.env.PAYMENT_IDENTIFIER === "required";
+  resourceServer.registerExtension(paymentIdentifierResourceServerExtension);
+  for (const route of Object.values(routes)) {
+    route.extensions = { [PAYMENT_IDENTIFIER]: declarePaymentIdentifierExtension(required) };
+  }
+}
+
 const app = express();
 app.use(express.json());
 app.use(paymentMiddleware(routes, resourceServer));

@@ -194,6 +194,20 @@ mod tests {
         }
     }
 
+    fn fresh(store: &IdempotencyStore, payload: Value) -> Reservation {
+        match store.lookup("id", binding(payload), true, true) {
+            Lookup::Fresh(r) => r,
+            _ => panic!("a new or released id is fresh"),
+        }
+    }
+
+    fn in_flight(store: &IdempotencyStore, payload: Value) -> watch::Receiver<Option<Arc<Cached>>> {
+        match store.lookup("id", binding(payload), true, true) {
+            Lookup::InFlight(rx) => rx,
+            _ => panic!("a reserved id is in flight"),
+        }
+    }
+
     fn answer() -> Response {
         let mut r = Response::new(Body::from("paid"));
         r.headers_mut()
@@ -204,13 +218,8 @@ mod tests {
     #[tokio::test]
     async fn a_settled_answer_is_kept_and_bound_to_its_request() {
         let store = IdempotencyStore::default();
-        let Lookup::Fresh(r) = store.lookup("id", binding(json!({"a": 1})), true, true) else {
-            panic!("a new id is fresh");
-        };
-        assert!(matches!(
-            store.lookup("id", binding(json!({"a": 1})), true, true),
-            Lookup::InFlight(_)
-        ));
+        let r = fresh(&store, json!({"a": 1}));
+        in_flight(&store, json!({"a": 1}));
         r.keep(answer(), true).await;
         let Lookup::Cached(c) = store.lookup("id", binding(json!({"a": 1})), true, true) else {
             panic!("a settled id is cached");
@@ -232,33 +241,19 @@ mod tests {
     #[tokio::test]
     async fn an_unsettled_or_dropped_reservation_releases_the_id() {
         let store = IdempotencyStore::default();
-        let Lookup::Fresh(r) = store.lookup("id", binding(json!(1)), true, true) else {
-            panic!("fresh");
-        };
-        r.keep(answer(), false).await;
-        let Lookup::Fresh(r) = store.lookup("id", binding(json!(2)), true, true) else {
-            panic!("released after an unsettled answer");
-        };
-        let Lookup::InFlight(rx) = store.lookup("id", binding(json!(2)), true, true) else {
-            panic!("in flight");
-        };
+        fresh(&store, json!(1)).keep(answer(), false).await;
+        let r = fresh(&store, json!(2));
+        let rx = in_flight(&store, json!(2));
         drop(r);
         assert!(wait_for(rx, Duration::from_secs(5)).await.is_none());
-        assert!(matches!(
-            store.lookup("id", binding(json!(3)), true, true),
-            Lookup::Fresh(_)
-        ));
+        fresh(&store, json!(3));
     }
 
     #[tokio::test]
     async fn a_waiter_gets_the_answer_of_the_request_in_flight() {
         let store = IdempotencyStore::default();
-        let Lookup::Fresh(r) = store.lookup("id", binding(json!(1)), true, true) else {
-            panic!("fresh");
-        };
-        let Lookup::InFlight(rx) = store.lookup("id", binding(json!(1)), true, true) else {
-            panic!("in flight");
-        };
+        let r = fresh(&store, json!(1));
+        let rx = in_flight(&store, json!(1));
         let waiter = tokio::spawn(wait_for(rx, Duration::from_secs(30)));
         r.keep(answer(), true).await;
         assert!(waiter.await.unwrap().is_some());
