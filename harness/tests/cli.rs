@@ -201,6 +201,23 @@ fn run_writes_reports_exits_0_and_never_shows_a_key() {
     assert_eq!(report["incomplete"], false);
     let junit = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
     assert!(junit.contains("<testcase name=\"x402-v2/replay/sequential\""));
+    // The embedded x402 suite runs on two lanes side by side; its results are reported in
+    // catalogue order all the same.
+    let listed = paycheck()
+        .args(["list", "--suite", "x402-v2"])
+        .output()
+        .unwrap();
+    let listed: Vec<String> = String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .collect();
+    let reported: Vec<String> = report["suites"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(reported, listed);
     let mut everything = format!("{stdout}{stderr}");
     for f in ["report.json", "junit.xml", "summary.md"] {
         everything.push_str(&std::fs::read_to_string(dir.join(f)).unwrap());
@@ -216,6 +233,22 @@ fn run_writes_reports_exits_0_and_never_shows_a_key() {
         );
     }
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_closed_stdout_is_no_panic() {
+    let mut child = paycheck()
+        .args(["list", "--sources"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Closing the read end at once: the listing meets a broken pipe, as under `| head`.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
 }
 
 #[test]

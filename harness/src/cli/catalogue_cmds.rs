@@ -13,9 +13,9 @@ pub(super) fn list(args: ListArgs) -> Exit {
     };
     for d in suites {
         for c in catalogue(d) {
-            println!("{:<58} {:<13} {}", c.id, c.level.to_string(), c.title);
+            out!("{:<58} {:<13} {}", c.id, c.level.to_string(), c.title);
             if args.sources {
-                println!("{:<58} {:<13} source: {}", "", "", c.source);
+                out!("{:<58} {:<13} source: {}", "", "", c.source);
             }
         }
     }
@@ -34,14 +34,14 @@ pub(super) fn explain(args: ExplainArgs) -> Exit {
         );
         return Exit::Usage;
     };
-    println!("{}\n  {}\n", c.id, c.title);
-    println!("level:       {}", c.level);
-    println!("requirement: {}", c.requirement);
-    println!("source:      {}", c.source);
+    out!("{}\n  {}\n", c.id, c.title);
+    out!("level:       {}", c.level);
+    out!("requirement: {}", c.requirement);
+    out!("source:      {}", c.source);
     if !c.needs.is_empty() {
-        println!("needs:");
+        out!("needs:");
         for n in &c.needs {
-            println!("  - {}", n.how());
+            out!("  - {}", n.how());
         }
     }
     Exit::Ok

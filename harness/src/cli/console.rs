@@ -52,7 +52,7 @@ impl Progress {
 
 /// Prints the grouped results and the totals.
 pub fn print(report: &Report) {
-    print!("{}", render(report));
+    super::out_str(&render(report));
 }
 
 /// The grouped results and the totals, as printed.

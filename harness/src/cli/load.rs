@@ -241,12 +241,12 @@ async fn wire(
 /// Prints the report, writes it, and picks the exit code.
 fn finish(report: &LoadReport, dir: &Path, format: &str) -> Exit {
     if format == "json" {
-        println!(
+        out!(
             "{}",
             serde_json::to_string_pretty(report).expect("reports serialise")
         );
     } else {
-        print!("{}", render_markdown(report));
+        super::out_str(&render_markdown(report));
     }
     match report.write(dir) {
         Ok(files) => {

@@ -42,8 +42,8 @@ pub(super) async fn mocks(args: MocksArgs) -> Exit {
     };
     facilitator.faults().set(args.faults);
     lightning.faults().set(args.lightning_faults);
-    println!("facilitator: {}", facilitator.url());
-    println!("lightning: {}", lightning.url());
+    out!("facilitator: {}", facilitator.url());
+    out!("lightning: {}", lightning.url());
     let _ = std::io::stdout().flush();
     eprintln!(
         "serving until Ctrl-C; journals at {0}/_paycheck/journal and {1}/_paycheck/journal; the Lightning backend speaks LNbits' /api/v1/payments (any X-Api-Key)",

@@ -1,5 +1,21 @@
 //! The `paycheck` command line: parses flags, runs a command, exits with a documented code.
 
+/// Prints a line to stdout. A closed stdout (`paycheck list | head`) is no error: the
+/// rest of the output is not wanted, and reports are written to files all the same, so
+/// the write error is dropped instead of panicking as `println!` does.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+/// Prints text to stdout as it is, like [`out!`] without the newline.
+fn out_str(text: &str) {
+    use std::io::Write as _;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
 pub mod args;
 mod catalogue_cmds;
 pub mod console;

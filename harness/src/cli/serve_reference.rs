@@ -29,8 +29,8 @@ pub(super) async fn serve_reference(args: ServeReferenceArgs) -> Exit {
         Suite::X402(d) => d.wire_name(),
         other => other.id(),
     };
-    println!("reference {name}: {url}");
-    println!("{upstream}");
+    out!("reference {name}: {url}");
+    out!("{upstream}");
     let _ = std::io::stdout().flush();
     eprintln!("serving until Ctrl-C: GET /health (free), GET /premium and POST /compute (paid)");
     wait_for_stop().await;
