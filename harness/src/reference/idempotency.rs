@@ -15,6 +15,9 @@ use tokio::sync::watch;
 
 /// The largest answer the store keeps (the reference's answers are a few hundred bytes).
 const MAX_CACHED_BODY: usize = 1024 * 1024;
+/// How many answered ids the store keeps; the oldest go first (a load run pays tens of
+/// thousands of times).
+const MAX_KEPT_IDS: usize = 10_000;
 
 /// What an id is bound to: the first request that carried it.
 #[derive(Debug, Clone, PartialEq)]
@@ -72,11 +75,36 @@ pub enum Lookup {
 /// The ids seen, shared by all requests of one server.
 #[derive(Clone, Default)]
 pub struct IdempotencyStore {
-    entries: Arc<Mutex<HashMap<String, Entry>>>,
+    entries: Arc<Mutex<Entries>>,
+}
+
+/// The entries by id, and the answered ids oldest first (to bound what is kept).
+#[derive(Default)]
+struct Entries {
+    by_id: HashMap<String, Entry>,
+    answered: std::collections::VecDeque<String>,
+}
+
+impl Entries {
+    /// Keeps an answered id, forgetting the oldest answered ones past [`MAX_KEPT_IDS`].
+    fn keep(&mut self, id: String, entry: Entry) {
+        self.by_id.insert(id.clone(), entry);
+        self.answered.push_back(id);
+        while self.answered.len() > MAX_KEPT_IDS {
+            if let Some(old) = self.answered.pop_front()
+                && self
+                    .by_id
+                    .get(&old)
+                    .is_some_and(|e| matches!(e.slot, Slot::Done(_)))
+            {
+                self.by_id.remove(&old);
+            }
+        }
+    }
 }
 
 impl IdempotencyStore {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -85,7 +113,7 @@ impl IdempotencyStore {
     /// `id-no-reservation` fault: a resend while the first is in flight is processed too).
     pub fn lookup(&self, id: &str, binding: Binding, bound: bool, reserve: bool) -> Lookup {
         let mut entries = self.lock();
-        if let Some(entry) = entries.get(id) {
+        if let Some(entry) = entries.by_id.get(id) {
             if bound && entry.binding != binding {
                 return Lookup::Conflict;
             }
@@ -96,7 +124,7 @@ impl IdempotencyStore {
         }
         let (tx, rx) = watch::channel(None);
         if reserve {
-            entries.insert(
+            entries.by_id.insert(
                 id.to_string(),
                 Entry {
                     binding: binding.clone(),
@@ -140,7 +168,7 @@ impl Reservation {
             headers: parts.headers.clone(),
             body: body.clone(),
         });
-        self.store.lock().insert(
+        self.store.lock().keep(
             self.id.clone(),
             Entry {
                 binding: self.binding.clone(),
@@ -160,10 +188,11 @@ impl Drop for Reservation {
         }
         let mut entries = self.store.lock();
         if entries
+            .by_id
             .get(&self.id)
             .is_some_and(|e| matches!(e.slot, Slot::InFlight(_)))
         {
-            entries.remove(&self.id);
+            entries.by_id.remove(&self.id);
         }
     }
 }
@@ -247,6 +276,28 @@ mod tests {
         drop(r);
         assert!(wait_for(rx, Duration::from_secs(5)).await.is_none());
         fresh(&store, json!(3));
+    }
+
+    #[tokio::test]
+    async fn the_oldest_answers_go_past_the_bound() {
+        let store = IdempotencyStore::default();
+        for n in 0..=MAX_KEPT_IDS {
+            let id = format!("id-{n}");
+            let Lookup::Fresh(r) = store.lookup(&id, binding(json!(n)), true, true) else {
+                panic!("fresh");
+            };
+            r.keep(answer(), true).await;
+        }
+        assert!(matches!(
+            store.lookup("id-0", binding(json!(0)), true, true),
+            Lookup::Fresh(_)
+        ));
+        let last = format!("id-{MAX_KEPT_IDS}");
+        assert!(matches!(
+            store.lookup(&last, binding(json!(MAX_KEPT_IDS)), true, true),
+            Lookup::Cached(_)
+        ));
+        assert_eq!(store.lock().answered.len(), MAX_KEPT_IDS);
     }
 
     #[tokio::test]
