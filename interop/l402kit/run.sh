@@ -16,11 +16,9 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-repo="$(cd "$here/../.." && pwd)"
-paycheck="${1:-target/release/paycheck}"
-shift || true
-[[ "$paycheck" == /* ]] || paycheck="$repo/$paycheck"
-[[ -x "$paycheck" ]] || { echo "l402kit: paycheck binary not found: $paycheck" >&2; exit 5; }
+job=l402kit
+# shellcheck source=../paycheck-binary.sh
+source "$here/../paycheck-binary.sh"
 
 venv="$here/.venv"
 py="$venv/bin/python"

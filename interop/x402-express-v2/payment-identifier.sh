@@ -14,11 +14,9 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-repo="$(cd "$here/../.." && pwd)"
-paycheck="${1:-target/release/paycheck}"
-shift || true
-[[ "$paycheck" == /* ]] || paycheck="$repo/$paycheck"
-[[ -x "$paycheck" ]] || { echo "payment-identifier: paycheck binary not found: $paycheck" >&2; exit 5; }
+job=payment-identifier
+# shellcheck source=../paycheck-binary.sh
+source "$here/../paycheck-binary.sh"
 [[ -d "$here/node_modules" ]] || { echo "payment-identifier: no node_modules; run interop/run.sh first" >&2; exit 5; }
 
 out="${X402_PID_REPORT_DIR:-$repo/reports/interop/x402-express-v2-payment-id}"

@@ -19,11 +19,9 @@
 set -uo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-repo="$(cd "$here/../.." && pwd)"
-paycheck="${1:-target/release/paycheck}"
-shift || true
-[[ "$paycheck" == /* ]] || paycheck="$repo/$paycheck"
-[[ -x "$paycheck" ]] || { echo "x402-fastapi: paycheck binary not found: $paycheck" >&2; exit 5; }
+job=x402-fastapi
+# shellcheck source=../paycheck-binary.sh
+source "$here/../paycheck-binary.sh"
 
 venv="$here/.venv"
 py="$venv/bin/python"
