@@ -52,6 +52,23 @@ routes = {
     "POST /compute": paid("$0.05", "Paid computation"),
 }
 
+# PAYMENT_IDENTIFIER=optional|required declares the SDK's payment-identifier extension
+# (x402.extensions.payment_identifier) on every route, as its docstring shows. Off unless
+# set, so the default job sees the SDK as shipped. It needs `x402[extensions]`, which
+# requirements.txt leaves out: that extra pulls jsonschema and signinwithethereum, which
+# downgrades web3 (8.0.0 to 7.16.0) and eth-account, so install it in a venv of its own.
+if os.environ.get("PAYMENT_IDENTIFIER"):
+    from x402.extensions.payment_identifier import (
+        PAYMENT_IDENTIFIER,
+        declare_payment_identifier_extension,
+        payment_identifier_resource_server_extension,
+    )
+
+    required = os.environ["PAYMENT_IDENTIFIER"] == "required"
+    resource_server.register_extension(payment_identifier_resource_server_extension)
+    for route in routes.values():
+        route.extensions = {PAYMENT_IDENTIFIER: declare_payment_identifier_extension(required)}
+
 app = FastAPI()
 # Built once: creating the middleware asks the facilitator for GET /supported.
 app.middleware("http")(payment_middleware(routes, resource_server))
