@@ -56,7 +56,8 @@ routes = {
 # (x402.extensions.payment_identifier) on every route, as its docstring shows. Off unless
 # set, so the default job sees the SDK as shipped. It needs `x402[extensions]`, which
 # requirements.txt leaves out: that extra pulls jsonschema and signinwithethereum, which
-# downgrades web3 (8.0.0 to 7.16.0) and eth-account, so install it in a venv of its own.
+# downgrades web3 (8.0.0 to 7.16.0) and eth-account, so interop/payment-identifier/run.sh
+# installs it in a venv of its own.
 if os.environ.get("PAYMENT_IDENTIFIER"):
     from x402.extensions.payment_identifier import (
         PAYMENT_IDENTIFIER,
