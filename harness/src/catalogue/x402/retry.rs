@@ -148,7 +148,7 @@ pub(super) fn register(d: Dialect, out: &mut Vec<Check>) {
     );
 }
 
-/// A valid payment carrying an id, with whether the server requires one; "not exercised"
+/// A valid payment carrying an id, with whether the server requires one; `unsupported`
 /// when the 402 does not advertise the extension.
 async fn with_id(ctx: &Ctx) -> Result<(Challenge, PaymentHeader, bool), Outcome> {
     let (challenge, payment) = valid_payment(ctx).await?;
