@@ -4,7 +4,8 @@ Usage: python3 interop/expected_failures.py REPORT_JSON EXPECTED_TXT LABEL
 
 EXPECTED_TXT holds one check id a line; '#' starts a comment (the SDK behaviour that
 fails the check). Exit 0 when the failed ids are exactly the listed ones; 1 when they
-differ (a unified diff is printed), or when the run was incomplete or a check errored.
+differ (a unified diff is printed), when the run was incomplete or a check errored, or
+when a check of a suite's money path (its `required` list) has no verdict.
 """
 
 import difflib
@@ -19,6 +20,11 @@ def main() -> int:
     errored = [r["id"] for r in results if r["status"] == "error"]
     if report["incomplete"] or errored:
         print(f"{label}: incomplete run or checks in error: {errored}", file=sys.stderr)
+        return 1
+    graded = {r["id"] for r in results if r["status"] in ("pass", "fail", "warn")}
+    ungraded = [i for s in report["suites"] for i in s["required"] if i not in graded]
+    if ungraded:
+        print(f"{label}: the money path was not graded: {ungraded}", file=sys.stderr)
         return 1
     actual = sorted(r["id"] for r in results if r["status"] == "fail")
     expected = sorted(

@@ -132,14 +132,25 @@ impl Plan<'_> {
     /// Runs one suite with its checks split over `lanes`, identical servers each with its
     /// own mocks, side by side (the embedded default; checks run one after another within
     /// a lane). The report lists the results in catalogue order.
-    async fn run_on_lanes(&self, mut lanes: Vec<Ctx>, kind: &str) -> Result<(), String> {
-        for ctx in &mut lanes {
-            if let Err(why) = ctx.target.preflight().await {
-                self.record_unreachable(ctx.target.suite, &ctx.target.base_url, kind, why);
-                return Ok(());
+    async fn run_on_lanes(&self, lanes: Vec<Ctx>, kind: &str) -> Result<(), String> {
+        let mut ready = Vec::new();
+        for mut ctx in lanes {
+            match ctx.target.preflight().await {
+                Ok(()) => {
+                    ctx.align_replicas();
+                    ready.push(ctx);
+                }
+                // The first lane is the suite's server; a spare lane that fails is dropped.
+                Err(why) if !ready.is_empty() => {
+                    eprintln!("note: {}: one lane only ({why})", ctx.target.suite);
+                }
+                Err(why) => {
+                    self.record_unreachable(ctx.target.suite, &ctx.target.base_url, kind, why);
+                    return Ok(());
+                }
             }
-            ctx.align_replicas();
         }
+        let lanes = ready;
         let ctx = &lanes[0];
         let suite = ctx.target.suite;
         let checks = self.checks(suite)?;
@@ -155,11 +166,15 @@ impl Plan<'_> {
             });
             all.len() - 1
         };
+        // Results are kept in catalogue order as they come, whichever lane ran them, so an
+        // interrupted report is in order too.
+        let position = |id: &str| checks.iter().position(|c| c.id == id);
         let record = |result: CheckResult| {
             self.progress.tick(&result);
-            self.collected.lock().unwrap_or_else(|e| e.into_inner())[index]
-                .results
-                .push(result);
+            let mut all = self.collected.lock().unwrap_or_else(|e| e.into_inner());
+            let results = &mut all[index].results;
+            let at = results.partition_point(|r| position(&r.id) <= position(&result.id));
+            results.insert(at, result);
         };
         match &self.mode {
             Mode::Checks => {
@@ -174,10 +189,6 @@ impl Plan<'_> {
                     }
                 }))
                 .await;
-                let position = |id: &str| checks.iter().position(|c| c.id == id);
-                self.collected.lock().unwrap_or_else(|e| e.into_inner())[index]
-                    .results
-                    .sort_by_key(|r| position(&r.id));
             }
             Mode::Snapshot(config, _) => snapshot::run(ctx, config)
                 .await

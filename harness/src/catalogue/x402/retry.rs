@@ -7,7 +7,7 @@
 
 use super::{Faults, Spec, add, body, facilitator, offer, paid, pay, settlements, valid_payment};
 use crate::catalogue::{Check, Ctx, Level, Need, Outcome};
-use crate::mocks::facilitator::journal::{Endpoint, Journal};
+use crate::mocks::facilitator::journal::{Endpoint, Journal, Verdict};
 use crate::protocol::Dialect;
 use crate::protocol::payment_id::{self, MAX_ID_LEN, MIN_ID_LEN};
 use crate::target::{Challenge, Exchange, PaymentHeader};
@@ -594,20 +594,20 @@ async fn crash_restart(ctx: &Ctx) -> Outcome {
             .await;
     }
     tokio::time::sleep(SETTLED_GRACE).await;
-    let mark = journal.len();
-    let resend = resend(ctx, &payment).await;
-    // Every /settle begun for it answered (bounded), so that the count below is whole.
     let settle_calls = |j: &Journal| {
         j.calls_for_nonce(&payment.nonce)
             .into_iter()
             .filter(|e| *e == Endpoint::Settle)
             .count()
     };
-    journal
-        .wait_until(bound, |j| {
-            settle_calls(j) >= j.settles_begun(&payment.nonce)
-        })
-        .await;
+    // Every /settle begun for it answered (bounded), so that each count is whole.
+    let answered = |j: &Journal| settle_calls(j) >= j.settles_begun(&payment.nonce);
+    journal.wait_until(bound, answered).await;
+    // Calls before the resend: the first, and any the restarted server made on its own.
+    let before = settle_calls(journal);
+    let mark = journal.len();
+    let resend = resend(ctx, &payment).await;
+    journal.wait_until(bound, answered).await;
     let calls = settle_calls(journal);
     let settled = journal.settlements_of(&payment.nonce);
     if !resend.answered() {
@@ -632,17 +632,38 @@ async fn crash_restart(ctx: &Ctx) -> Outcome {
             resend.describe()
         ));
     }
-    let during: Vec<Endpoint> = journal
-        .since(mark)
-        .into_iter()
-        .filter(|e| e.nonce.as_deref() == Some(payment.nonce.as_str()))
-        .map(|e| e.endpoint)
-        .collect();
-    if calls > 1 && during.contains(&Endpoint::Settle) && !during.contains(&Endpoint::Verify) {
-        return Outcome::not_exercised(
-            "the resend went to /settle without a /verify (payment/verify-then-settle grades a server that settles what it did not verify)",
+    if before > 1 {
+        return Outcome::fail(
+            "the payment sent to /settle once, across the crash",
+            format!(
+                "{before} /settle calls before any resend: the restarted server settled it again on its own, which a facilitator or chain without nonce checks charges twice"
+            ),
         )
         .with(&resend);
+    }
+    if calls > before {
+        // The resend reached /settle: a server that settles what it did not verify, or
+        // what /verify refused, is another check's failure.
+        let during = journal.since(mark);
+        let during: Vec<_> = during
+            .iter()
+            .filter(|e| e.nonce.as_deref() == Some(payment.nonce.as_str()))
+            .collect();
+        let refused = during.iter().any(|e| {
+            e.endpoint == Endpoint::Verify && matches!(e.verdict, Verdict::Invalid { .. })
+        });
+        if !during.iter().any(|e| e.endpoint == Endpoint::Verify) {
+            return Outcome::not_exercised(
+                "the resend went to /settle without a /verify (payment/verify-then-settle grades a server that settles what it did not verify)",
+            )
+            .with(&resend);
+        }
+        if refused {
+            return Outcome::not_exercised(
+                "the resend went to /settle after /verify refused it (payment/settle-only-verified grades that)",
+            )
+            .with(&resend);
+        }
     }
     if calls > 1 || settled > 1 {
         return Outcome::fail(
