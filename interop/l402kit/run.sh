@@ -20,15 +20,11 @@ job=l402kit
 # shellcheck source=../paycheck-binary.sh
 source "$here/../paycheck-binary.sh"
 
+# shellcheck source=../python-venv.sh
+source "$here/../python-venv.sh"
 venv="$here/.venv"
 py="$venv/bin/python"
-if [[ "${L402KIT_SKIP_INSTALL:-0}" != 1 ]]; then
-    "${PYTHON:-python3}" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
-        || { echo "l402kit: needs Python >= 3.11 (set PYTHON)" >&2; exit 5; }
-    echo "== l402kit: venv and pip install -r requirements.txt"
-    "${PYTHON:-python3}" -m venv "$venv" || exit 5
-    "$py" -m pip install --quiet --disable-pip-version-check -r "$here/requirements.txt" || exit 5
-fi
+python_venv "$venv" "$here/requirements.txt" 11 "${L402KIT_SKIP_INSTALL:-0}"
 
 out="${L402KIT_REPORT_DIR:-$repo/reports/interop/l402kit}"
 rm -rf "$out"

@@ -25,16 +25,10 @@ source "$here/../paycheck-binary.sh"
 express="$repo/interop/x402-express-v2"
 fastapi="$repo/interop/x402-fastapi"
 [[ -d "$express/node_modules" ]] || { echo "$job: no $express/node_modules; run interop/run.sh first" >&2; exit 5; }
+# shellcheck source=../python-venv.sh
+source "$here/../python-venv.sh"
 venv="$fastapi/.venv-extensions"
-if [[ "${X402_PID_SKIP_INSTALL:-0}" != 1 ]]; then
-    "${PYTHON:-python3}" -c 'import sys; sys.exit(sys.version_info < (3, 10))' \
-        || { echo "$job: needs Python >= 3.10 (set PYTHON)" >&2; exit 5; }
-    echo "== $job: venv and pip install -r requirements-x402-fastapi.txt"
-    "${PYTHON:-python3}" -m venv "$venv" || exit 5
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-        -r "$here/requirements-x402-fastapi.txt" || exit 5
-fi
-[[ -x "$venv/bin/python" ]] || { echo "$job: no venv at $venv (unset X402_PID_SKIP_INSTALL)" >&2; exit 5; }
+python_venv "$venv" "$here/requirements-x402-fastapi.txt" 10 "${X402_PID_SKIP_INSTALL:-0}"
 
 root="${X402_PID_REPORT_DIR:-$repo/reports/interop/payment-identifier}"
 worst=0

@@ -23,16 +23,11 @@ job=x402-fastapi
 # shellcheck source=../paycheck-binary.sh
 source "$here/../paycheck-binary.sh"
 
+# shellcheck source=../python-venv.sh
+source "$here/../python-venv.sh"
 venv="$here/.venv"
 py="$venv/bin/python"
-if [[ "${X402_FASTAPI_SKIP_INSTALL:-0}" != 1 ]]; then
-    "${PYTHON:-python3}" -c 'import sys; sys.exit(sys.version_info < (3, 10))' \
-        || { echo "x402-fastapi: needs Python >= 3.10 (set PYTHON)" >&2; exit 5; }
-    echo "== x402-fastapi: venv and pip install -r requirements.txt"
-    "${PYTHON:-python3}" -m venv "$venv" || exit 5
-    "$py" -m pip install --quiet --disable-pip-version-check -r "$here/requirements.txt" || exit 5
-fi
-[[ -x "$py" ]] || { echo "x402-fastapi: no venv at $venv (unset X402_FASTAPI_SKIP_INSTALL)" >&2; exit 5; }
+python_venv "$venv" "$here/requirements.txt" 10 "${X402_FASTAPI_SKIP_INSTALL:-0}"
 
 out="${X402_FASTAPI_REPORT_DIR:-$repo/reports/interop/x402-fastapi}"
 [[ "$out" == /* ]] || out="$PWD/$out"
